@@ -1,0 +1,33 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench soak clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) cli.py cluster --nodes 3
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/raft_core.py
+	$(PY) bench/storage.py
+	$(PY) bench/http_write.py
+
+soak: $(STAMP)
+	$(PY) -m tests.faults.soak $(SOAK_ARGS)
+
+clean:
+	rm -rf $(VENV) cluster_data .pytest_cache .ruff_cache .hypothesis

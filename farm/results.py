@@ -1,0 +1,38 @@
+"""What applying a command or answering a query produces: a value, or a refusal with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    value: Any = None  # a JSON-ready dict, a Page, or None (delete)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int  # items matching the filters, before limit/offset
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A refused command changes nothing. `code` is API.md's error code (already_exists, not_found, ...)."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+
+Outcome = Ok | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One applied change, as published on /api/v1/events."""
+
+    index: int
+    type: str  # e.g. "printer.created", "job.status_changed"
+    data: dict[str, Any]

@@ -1,0 +1,96 @@
+"""What the HTTP layer needs from a node, declared here so httpapi/ never imports actors/.
+
+actors/node.py hands a real HttpBridgeActor to create_app(); tests hand a fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from farm.commands import Command
+from farm.queries import Query
+from farm.results import Event, Outcome
+
+Consistency = Literal["linearizable", "stale"]
+RaftRole = Literal["Leader", "Follower", "Candidate"]
+
+
+class BridgeError(Exception):
+    """Base of the errors a bridge raises; the HTTP layer maps each to a problem+json response."""
+
+
+class NoLeader(BridgeError):
+    """No leader became known within the request timeout (503, Retry-After)."""
+
+
+class RequestTimeout(BridgeError):
+    """The request was accepted but its outcome is unknown within the timeout (504): it may still apply."""
+
+
+class NodeStopping(BridgeError):
+    """The node is shutting down (503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    node_id: str
+    addr: str
+    role: Literal["voter", "learner"]
+
+
+@dataclass(frozen=True, slots=True)
+class RaftStatus:
+    node_id: str
+    state: RaftRole
+    term: int
+    leader_id: str | None
+    commit_index: int
+    applied_index: int
+    members: tuple[MemberInfo, ...]
+
+
+class Bridge(Protocol):
+    async def write(self, command: Command, idempotency_key: str | None = None) -> Outcome:
+        """Replicate `command`, wait until it is applied, and return its outcome."""
+        ...
+
+    async def read(self, query: Query, consistency: Consistency = "linearizable") -> Outcome:
+        """Answer `query` from this node's copy, after ReadIndex unless consistency is "stale"."""
+        ...
+
+    async def join(self, node_id: str, addr: str) -> Outcome:
+        """Add a node (as a learner that is promoted once caught up); a no-op if already a member."""
+        ...
+
+    async def remove_member(self, node_id: str) -> Outcome:
+        ...
+
+    async def transfer_leadership(self, to: str) -> Outcome:
+        ...
+
+    def raft_state(self) -> RaftRole:
+        ...
+
+    def raft_status(self) -> RaftStatus:
+        ...
+
+    def is_ready(self) -> bool:
+        """Knows a leader and has applied everything it knows to be committed."""
+        ...
+
+    def metrics(self) -> tuple[bytes, str]:
+        """Prometheus exposition body and its content type."""
+        ...
+
+    def events(self, after_index: int) -> AsyncIterator[Event]:
+        """Every applied change after `after_index`, live; ends when the consumer falls behind."""
+        ...
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Record one HTTP request for the latency histogram."""
+        ...
+
+
+
