@@ -1,7 +1,7 @@
+import pytest
+
 from raft.codec import CodecError, decode_entry, decode_snapshot, encode_entry, encode_snapshot, packb
 from raft.types import ConfChange, ConfChangeKind, Entry, Member, Membership, Snapshot
-
-import pytest
 
 
 def test_entry_and_snapshot_round_trip() -> None:
