@@ -36,3 +36,11 @@ class Event:
     index: int
     type: str  # e.g. "printer.created", "job.status_changed"
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one log entry produced: the answer for the proposer and the changes to publish."""
+
+    outcome: Outcome
+    events: tuple[Event, ...] = ()
