@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from actors.codec import ForwardJoin, ForwardReply, ForwardWrite, Received
+from actors.transport import Transport
+from farm.results import Ok
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, Received]] = []
+
+    def __call__(self, sender: str, received: Received) -> None:
+        self.frames.append((sender, received))
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def make(node_id: str, inbox: Inbox, cluster_id: str | None = "c1", **kwargs: Any) -> Transport:
+    transport = Transport(node_id, f"127.0.0.1:{free_port()}", cluster_id=cluster_id, deliver=inbox, **kwargs)
+    transport.start()
+    return transport
+
+
+async def send_until_delivered(sender: Transport, to: str, frame: Any, inbox: Inbox, count: int = 1) -> None:
+    # IMMEDIATE drops frames until the TCP connection is up: the first sends may be counted as dropped
+    async with asyncio.timeout(5):
+        while len(inbox.frames) < count:
+            sender.send(to, frame)
+            await asyncio.sleep(0.01)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 15))
+
+
+def test_frames_flow_both_ways_with_the_sender_identity() -> None:
+    async def scenario() -> None:
+        inbox_a, inbox_b = Inbox(), Inbox()
+        a, b = make("a", inbox_a), make("b", inbox_b)
+        a.set_peers({"a": a.raft_addr, "b": b.raft_addr})
+        b.set_peers({"a": a.raft_addr, "b": b.raft_addr})
+        await send_until_delivered(a, "b", ForwardWrite(1, b"cmd", "k"), inbox_b)
+        sender, received = inbox_b.frames[0]
+        assert sender == "a" and received.frame == ForwardWrite(1, b"cmd", "k")
+        assert received.reply_addr == a.raft_addr and received.cluster_id == "c1"
+        await send_until_delivered(b, "a", ForwardReply(1, Ok(None)), inbox_a)
+        assert inbox_a.frames[0][0] == "b"
+        await a.stop()
+        await b.stop()
+
+    run(scenario())
+
+
+def test_a_burst_of_one_batch_arrives_whole_and_in_order() -> None:
+    async def scenario() -> None:
+        inbox_a, inbox_b = Inbox(), Inbox()
+        a, b = make("a", inbox_a), make("b", inbox_b)
+        a.set_peers({"b": b.raft_addr})
+        await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
+        for request_id in range(1, 2001):
+            assert a.send("b", ForwardJoin(request_id, "n", "x"))
+        await until(lambda: len(inbox_b.frames) >= 2001)
+        ids = [received.frame.request_id for _, received in inbox_b.frames[1:]]  # type: ignore[union-attr]
+        assert ids == list(range(1, 2001))
+        await a.stop()
+        await b.stop()
+
+    run(scenario())
+
+
+def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
+    async def scenario() -> None:
+        inbox = Inbox()
+        b = make("b", inbox)
+        stranger = make("x", Inbox(), cluster_id="other")
+        stranger.set_peers({"b": b.raft_addr})
+        raw = zmq.Context.instance().socket(zmq.DEALER)
+        raw.setsockopt(zmq.IDENTITY, b"raw")
+        raw.setsockopt(zmq.LINGER, 0)
+        raw.connect(f"tcp://{b.raft_addr}")
+        async with asyncio.timeout(5):
+            while b.stats.dropped_foreign == 0 or b.stats.dropped_malformed < 2:
+                stranger.send("b", ForwardJoin(1, "n", "x"))
+                raw.send(b"\xc1garbage", zmq.NOBLOCK)
+                raw.send_multipart([b"two", b"parts"], zmq.NOBLOCK)
+                await asyncio.sleep(0.01)
+        assert inbox.frames == []
+        assert b.running  # nothing crashed
+        good = make("g", Inbox())
+        good.set_peers({"b": b.raft_addr})
+        await send_until_delivered(good, "b", ForwardJoin(2, "n", "x"), inbox)
+        raw.close()
+        for transport in (b, stranger, good):
+            await transport.stop()
+
+    run(scenario())
+
+
+def test_a_fresh_node_adopts_the_first_cluster_id_and_answers_an_unknown_sender() -> None:
+    async def scenario() -> None:
+        adopted: list[str] = []
+        inbox_fresh, inbox_leader = Inbox(), Inbox()
+        fresh = make("fresh", inbox_fresh, cluster_id=None, adopt_cluster_id=adopted.append)
+        leader = make("leader", inbox_leader)
+        leader.set_peers({"fresh": fresh.raft_addr})
+        await send_until_delivered(leader, "fresh", ForwardJoin(1, "n", "x"), inbox_fresh)
+        assert adopted == ["c1"] and fresh.cluster_id == "c1"
+        # the fresh node has no membership: it learned where "leader" listens from the frame itself
+        assert fresh.address_of("leader") == leader.raft_addr
+        await send_until_delivered(fresh, "leader", ForwardReply(1, Ok(None)), inbox_leader)
+        await fresh.stop()
+        await leader.stop()
+
+    run(scenario())
+
+
+def test_unknown_peer_and_dead_peer_drop_and_count_without_blocking() -> None:
+    async def scenario() -> None:
+        a = make("a", Inbox())
+        assert not a.send("nobody", ForwardJoin(1, "n", "x"))
+        assert a.stats.dropped_no_route == 1
+        a.set_peers({"dead": f"127.0.0.1:{free_port()}"})
+        for request_id in range(100):
+            assert not a.send("dead", ForwardJoin(request_id, "n", "x"))
+        assert a.stats.dropped_send_full == 100
+        await a.stop()
+
+    run(scenario())
+
+
+def test_an_address_override_reroutes_one_peer() -> None:
+    async def scenario() -> None:
+        inbox_real, inbox_proxy = Inbox(), Inbox()
+        real = make("b", inbox_real)
+        proxy = make("b", inbox_proxy)  # stands in for a TCP proxy in front of "b"
+        a = make("a", Inbox(), overrides={"b": proxy.raft_addr})
+        a.set_peers({"b": real.raft_addr})
+        await send_until_delivered(a, "b", ForwardJoin(1, "n", "x"), inbox_proxy)
+        assert inbox_real.frames == []
+        for transport in (real, proxy, a):
+            await transport.stop()
+
+    run(scenario())
+
+
+def test_changing_a_peer_address_reconnects() -> None:
+    async def scenario() -> None:
+        inbox_one, inbox_two = Inbox(), Inbox()
+        one, two = make("b", inbox_one), make("b", inbox_two)
+        a = make("a", Inbox())
+        a.set_peers({"b": one.raft_addr})
+        await send_until_delivered(a, "b", ForwardJoin(1, "n", "x"), inbox_one)
+        a.set_peers({"b": two.raft_addr})
+        await send_until_delivered(a, "b", ForwardJoin(2, "n", "x"), inbox_two)
+        a.set_peers({})
+        assert not a.send("b", ForwardJoin(3, "n", "x"))
+        for transport in (one, two, a):
+            await transport.stop()
+
+    run(scenario())
+
