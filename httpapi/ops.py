@@ -1,0 +1,53 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import falcon.asgi
+
+from httpapi.bridge import Bridge
+from httpapi.errors import Problem
+from httpapi.jsonio import dumps
+from httpapi.responses import JSON
+
+_OK = dumps({"status": "ok"})
+_READY = dumps({"status": "ready"})
+
+
+class HealthResource:
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.content_type = JSON
+        resp.data = _OK
+
+
+class ReadyResource:
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        if not self._bridge.is_ready():
+            raise Problem(
+                "not_ready",
+                "This node does not know a leader or has not applied its commit index yet.",
+                headers={"Retry-After": "1"},
+            )
+        resp.content_type = JSON
+        resp.data = _READY
+
+
+class MetricsResource:
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        body, content_type = self._bridge.metrics()
+        resp.content_type = content_type
+        resp.data = body
+
+
+class OpenApiResource:
+    def __init__(self, document: bytes) -> None:
+        self._document = document
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.content_type = JSON
+        resp.data = self._document

@@ -1,0 +1,48 @@
+"""Shaping outcomes into responses: JSON bodies, pages with X-Total-Count, Location for created objects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import falcon
+import falcon.asgi
+
+from farm.results import Ok, Outcome, Page
+from httpapi.errors import rejected
+from httpapi.jsonio import dumps
+
+JSON = falcon.MEDIA_JSON
+
+
+def value_of(outcome: Outcome) -> Any:
+    if type(outcome) is Ok:
+        return outcome.value
+    raise rejected(outcome)  # type: ignore[arg-type]
+
+
+def send_json(resp: falcon.asgi.Response, value: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = JSON
+    resp.data = dumps(value)
+
+
+def send_outcome(resp: falcon.asgi.Response, outcome: Outcome) -> None:
+    send_json(resp, value_of(outcome))
+
+
+def send_page(resp: falcon.asgi.Response, outcome: Outcome) -> None:
+    page: Page = value_of(outcome)
+    resp.set_header("X-Total-Count", str(page.total))
+    send_json(resp, page.items)
+
+
+def send_created(resp: falcon.asgi.Response, outcome: Outcome, collection: str, object_id: str) -> None:
+    value = value_of(outcome)
+    resp.set_header("Location", f"{collection}/{quote(object_id, safe='')}")
+    send_json(resp, value, 201)
+
+
+def send_no_content(resp: falcon.asgi.Response, outcome: Outcome) -> None:
+    value_of(outcome)
+    resp.status = 204

@@ -1,0 +1,178 @@
+"""Shape checks for bodies, query strings and headers. Meaning (does it exist, may it change) is the farm's.
+
+Unknown body fields are ignored. A field that is present must have the right type: null is not "absent".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import falcon.asgi
+
+from httpapi.errors import Problem, invalid, malformed, too_large
+from httpapi.jsonio import loads
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ID_CHARS = 128
+MAX_WEIGHT = 10_000_000
+MAX_PAGE_NUMBER = 1_000_000_000
+STATUSES = ("Queued", "Running", "Paused", "Done", "Cancelled", "Failed")
+_STATUS_SET = frozenset(STATUSES)
+CONSISTENCIES = ("linearizable", "stale")
+
+# An id is 1..128 characters, none a control character (Cc), a line/paragraph separator or a surrogate.
+# openapi.py states the same pattern; str.isprintable() is a fast path that implies it.
+ID_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]{1,128}$"
+_ID_RE = re.compile("[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{1,128}")
+# HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address, PORT 1..65535 without leading zeros.
+ADDR_PATTERN = (
+    "^(\\[[0-9A-Fa-f:.]{2,45}\\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):"
+    "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+)
+_ADDR_RE = re.compile(ADDR_PATTERN)
+MAX_INDEX = 10**18 - 1
+_MISSING: Any = object()
+
+
+async def read_object(req: falcon.asgi.Request) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over 64 KiB (declared or actual), 400 if not a JSON object."""
+    declared = req.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise too_large()
+    body = await req.stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise too_large()
+    if not body:
+        raise malformed("The request body is empty; a JSON object is required.")
+    try:
+        value = loads(body.decode())
+    except (ValueError, RecursionError):
+        raise malformed("The request body is not valid UTF-8 JSON.") from None
+    if type(value) is not dict:
+        raise malformed("The request body must be a JSON object.")
+    return value
+
+
+def is_valid_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID_CHARS and (value.isprintable() or _ID_RE.fullmatch(value) is not None)
+
+
+def check_id(value: Any, name: str) -> str:
+    if type(value) is not str:
+        raise invalid(name, f"{name} must be a string.")
+    if not is_valid_id(value):
+        raise invalid(name, f"{name} must be 1 to {MAX_ID_CHARS} characters with no control characters.")
+    return value
+
+
+def id_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        raise invalid(name, f"{name} is required.")
+    return check_id(value, name)
+
+
+def text_field(
+    body: dict[str, Any], name: str, required: bool = True, default: str | None = None
+) -> str | None:
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        if required:
+            raise invalid(name, f"{name} is required.")
+        return default
+    if type(value) is not str:
+        raise invalid(name, f"{name} must be a string.")
+    if not value.isascii():
+        # A lone surrogate can only arrive through a \\u escape; it could be neither stored nor replicated.
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise invalid(name, f"{name} must be valid Unicode text (no lone surrogates).") from None
+    return value
+
+
+def weight_field(body: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        if required:
+            raise invalid(name, f"{name} is required.")
+        return None
+    if type(value) is not int:  # also refuses bool, a subclass of int
+        raise invalid(name, f"{name} must be an integer number of grams.")
+    if not 0 <= value <= MAX_WEIGHT:
+        raise invalid(name, f"{name} must be between 0 and {MAX_WEIGHT} grams.")
+    return value
+
+
+def status_value(value: Any, name: str = "status") -> str:
+    if type(value) is not str or value not in _STATUS_SET:
+        raise invalid(name, f"{name} must be one of {', '.join(STATUSES)} (exact case).")
+    return value
+
+
+def query(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if type(value) is list:
+        raise invalid(name, f"{name} is given more than once.")
+    return value
+
+
+def query_int(params: dict[str, Any], name: str, maximum: int) -> int | None:
+    value = query(params, name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > maximum:
+        raise invalid(name, f"{name} must be an integer between 0 and {maximum}.")
+    return int(value)
+
+
+def query_id(params: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = query(params, name)
+    if value is None:
+        if required:
+            raise invalid(name, f"{name} is required.")
+        return None
+    return check_id(value, name)
+
+
+def consistency(params: dict[str, Any]) -> str:
+    value = query(params, "consistency")
+    if value is None:
+        return "linearizable"
+    if value not in CONSISTENCIES:
+        raise invalid("consistency", "consistency must be linearizable or stale.")
+    return value
+
+
+def paging(params: dict[str, Any]) -> tuple[int | None, int]:
+    limit = query_int(params, "limit", MAX_PAGE_NUMBER)
+    offset = query_int(params, "offset", MAX_PAGE_NUMBER)
+    return limit, offset or 0
+
+
+def idempotency_key(req: falcon.asgi.Request) -> str | None:
+    key = req.get_header("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_ID_CHARS or not (key.isascii() and key.isprintable()):
+        raise invalid(
+            "Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_ID_CHARS} printable ASCII characters."
+        )
+    return key
+
+
+def peer_addr(params: dict[str, Any]) -> str:
+    value = query(params, "addr")
+    if value is None:
+        raise invalid("addr", "addr is required (HOST:PORT).")
+    if _ADDR_RE.fullmatch(value) is None:
+        raise invalid("addr", "addr must be HOST:PORT with a port between 1 and 65535.")
+    return value
+
+
+def path_id_exists_or_404(value: str, kind: str) -> str:
+    """An id that could never have been created cannot exist: answer 404 without asking the cluster."""
+    if not is_valid_id(value):
+        raise Problem("not_found", f"No {kind} with that id.")
+    return value
