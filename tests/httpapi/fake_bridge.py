@@ -1,0 +1,138 @@
+"""A Bridge for HTTP-layer tests: applies commands to a real farm.state.FarmState in memory, one index each.
+
+Knobs: `failure` (a BridgeError every write, linearizable read and cluster call raises), `role`, `ready`,
+`live_events` (events() waits for new events, not ending after the backlog). It records all it is asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from farm.codec import encode_command, encode_proposal
+from farm.commands import Command
+from farm.queries import Query
+from farm.results import Event, Ok, Outcome, Rejected
+from farm.state import FarmState
+from httpapi.bridge import BridgeError, Consistency, MemberInfo, RaftRole, RaftStatus
+
+START_MS = 1_700_000_000_000
+
+
+class FakeBridge:
+    def __init__(self) -> None:
+        self.state = FarmState()
+        self.index = 0
+        self.clock_ms = START_MS
+        self.failure: BridgeError | None = None
+        self.role: RaftRole = "Leader"
+        self.ready = True
+        self.live_events = False
+        self.members: dict[str, str] = {"node1": "127.0.0.1:9001"}
+        self.published: list[Event] = []
+        self.writes: list[tuple[Command, str | None]] = []
+        self.reads: list[tuple[Query, str]] = []
+        self.observed: list[tuple[str, str, int, float]] = []
+        self.event_subscriptions: list[int] = []
+        self._registry = CollectorRegistry()
+        self._requests = Counter(
+            "printfarm_fake_requests", "Requests seen by the fake", registry=self._registry
+        )
+        self._new_event: asyncio.Event | None = None
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    async def write(self, command: Command, idempotency_key: str | None = None) -> Outcome:
+        self.writes.append((command, idempotency_key))
+        self._check()
+        self.index += 1
+        self.clock_ms += 1000
+        applied = self.state.apply(
+            self.index, encode_proposal(encode_command(command), self.clock_ms, idempotency_key)
+        )
+        self.publish(*applied.events)
+        return applied.outcome
+
+    async def read(self, query: Query, consistency: Consistency = "linearizable") -> Outcome:
+        self.reads.append((query, consistency))
+        if consistency != "stale":
+            self._check()
+        return self.state.query(query)
+
+    async def join(self, node_id: str, addr: str) -> Outcome:
+        self._check()
+        known = self.members.get(node_id)
+        if known is not None and known != addr:
+            return Rejected("already_exists", f"{node_id} is a member at {known}", "node_id")
+        self.members[node_id] = addr
+        return Ok(None)
+
+    async def remove_member(self, node_id: str) -> Outcome:
+        self._check()
+        if self.members.pop(node_id, None) is None:
+            return Rejected("not_found", f"{node_id} is not a member")
+        return Ok(None)
+
+    async def transfer_leadership(self, to: str) -> Outcome:
+        self._check()
+        if to not in self.members:
+            return Rejected("not_found", f"{to} is not a member")
+        return Ok(None)
+
+    def raft_state(self) -> RaftRole:
+        return self.role
+
+    def raft_status(self) -> RaftStatus:
+        members = tuple(MemberInfo(node_id, addr, "voter") for node_id, addr in sorted(self.members.items()))
+        leader = "node1" if self.role == "Leader" else None
+        return RaftStatus("node1", self.role, 3, leader, self.index, self.index, members)
+
+    def is_ready(self) -> bool:
+        return self.ready
+
+    def metrics(self) -> tuple[bytes, str]:
+        self._requests.inc()
+        return generate_latest(self._registry), CONTENT_TYPE_LATEST
+
+    def publish(self, *events: Event) -> None:
+        self.published.extend(events)
+        if self._new_event is not None:
+            self._new_event.set()
+
+    async def events(self, after_index: int) -> AsyncIterator[Event]:
+        self.event_subscriptions.append(after_index)
+        position = 0
+        while True:
+            while position < len(self.published):
+                event = self.published[position]
+                position += 1
+                if event.index > after_index:
+                    yield event
+            if not self.live_events:
+                return
+            self._new_event = self._new_event or asyncio.Event()
+            self._new_event.clear()
+            await self._new_event.wait()
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.observed.append((method, route, status, seconds))
+
+
+def problem_of(result: Any) -> dict[str, Any]:
+    """The problem body of a falcon.testing result, after checking the rules every problem follows."""
+    assert result.headers["content-type"] == "application/problem+json", result.headers
+    body = result.json
+    assert set(body) >= {"type", "title", "status", "detail", "code"}, body
+    assert body["status"] == result.status_code
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["title"], str) and body["title"]
+    assert body["type"] == f"urn:printfarm:problem:{body['code']}"
+    if body["code"] == "invalid_field":
+        assert body["field"] and body["field"] in body["detail"], body
+    return body
