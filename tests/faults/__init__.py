@@ -1,0 +1,1 @@
+"""Jepsen-style fault suite: nemeses, recorded histories, and our own linearizability checker."""

@@ -1,0 +1,263 @@
+"""Sequential specifications of printfarm's jobs and filaments, for the linearizability checker.
+
+Both follow API.md: the job status transition table, and the filament ledger (a Queued job reserves its
+weight; Done consumes it; Cancelled / Failed release the reservation and
+consume the reported `used_grams`, else 0).
+Where a request could legally be refused for more than one reason (the API does not fix the order of its
+checks), every applicable refusal is accepted; the state is unchanged by any refusal.
+
+- JobModel: one partition per job, a status register. It cannot see the filament or the printer, so it
+  accepts the refusals that depend on them (unknown_filament, insufficient_filament, printer_busy, ...)
+  without judging.
+- FilamentModel: one partition per filament holding its jobs too, so it judges the ledger exactly:
+  reservations, consumption and refusals. With `exclusive_printers` (the workload never shares a printer
+  between filaments) it also judges printer_busy exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "Queued": frozenset({"Running", "Cancelled"}),
+    "Running": frozenset({"Done", "Cancelled", "Paused", "Failed"}),
+    "Paused": frozenset({"Running", "Cancelled", "Failed"}),
+    "Done": frozenset(),
+    "Cancelled": frozenset(),
+    "Failed": frozenset(),
+}
+STATUSES = tuple(TRANSITIONS)
+ACTIVE = frozenset({"Queued", "Running", "Paused"})  # these hold a reservation
+OCCUPYING = frozenset({"Running", "Paused"})  # these hold their printer
+
+
+# ---- operation inputs ----
+
+
+@dataclass(frozen=True, slots=True)
+class CreateFilament:
+    filament_id: str
+    total: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFilament:
+    filament_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateJob:
+    job_id: str
+    filament_id: str
+    printer_id: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    job_id: str
+    filament_id: str  # the filament the job was created on: the filament partition it belongs to
+    status: str
+    used_grams: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadJob:
+    job_id: str
+    filament_id: str
+
+
+JOB_INPUTS = (CreateJob, SetStatus, ReadJob)
+READS = (ReadFilament, ReadJob)
+
+
+# ---- operation outputs ----
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    status: str
+    used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FilamentView:
+    total: int
+    remaining: int
+    reserved: int
+
+
+# ---- states ----
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    status: str
+    weight: int
+    used: int = 0
+    printer_id: str = ""
+
+    def view(self) -> JobView:
+        return JobView(self.status, self.used)
+
+
+@dataclass(frozen=True, slots=True)
+class Filament:
+    total: int
+    remaining: int
+    reserved: int
+    jobs: tuple[tuple[str, Job], ...] = ()  # sorted by job id, so equal states hash equal
+
+    def job(self, job_id: str) -> Job | None:
+        for known, job in self.jobs:
+            if known == job_id:
+                return job
+        return None
+
+    def with_job(self, job_id: str, job: Job) -> tuple[tuple[str, Job], ...]:
+        return tuple(sorted([*((k, j) for k, j in self.jobs if k != job_id), (job_id, job)]))
+
+    def view(self) -> FilamentView:
+        return FilamentView(self.total, self.remaining, self.reserved)
+
+
+def transition(job: Job, status: str, used_grams: int | None) -> Job | None:
+    """The job after a successful change to `status`, or None when the table forbids it."""
+    if status not in TRANSITIONS[job.status]:
+        return None
+    if status == "Done":
+        return replace(job, status=status, used=job.weight)
+    if status in ("Cancelled", "Failed"):
+        return replace(job, status=status, used=used_grams or 0)
+    return replace(job, status=status)
+
+
+def _is_read_only(input: Any, output: Any) -> bool:
+    return isinstance(input, READS) or isinstance(output, Refused)
+
+
+class JobModel:
+    """Per job: absent (None) or a Job. Partitions by job id; filament operations are not its business."""
+
+    def key(self, input: Any) -> Hashable | None:
+        return input.job_id if isinstance(input, JOB_INPUTS) else None
+
+    def init(self, key: Hashable) -> Hashable:
+        return None
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return _is_read_only(input, output)
+
+    def outcomes(self, state: Hashable, input: Any) -> Iterable[tuple[Any, Hashable]]:
+        job: Job | None = state  # type: ignore[assignment]
+        if isinstance(input, ReadJob):
+            return [(Refused("not_found") if job is None else job.view(), job)]
+        if isinstance(input, CreateJob):
+            # the filament and printer are outside this partition: any of their refusals may be right
+            unseen = [(Refused(code), job) for code in ("unknown_printer", "unknown_filament",
+                                                         "insufficient_filament")]
+            if job is not None:
+                return [(Refused("already_exists"), job), *unseen]
+            created = Job("Queued", input.weight, 0, input.printer_id)
+            return [(created.view(), created), *unseen]
+        if isinstance(input, SetStatus):
+            if job is None:
+                return [(Refused("not_found"), None)]
+            after = transition(job, input.status, input.used_grams)
+            results: list[tuple[Any, Hashable]] = []
+            if after is None:
+                results.append((Refused("invalid_transition"), job))
+            else:
+                results.append((after.view(), after))
+            if input.status == "Running" and job.status != "Running":
+                results.append((Refused("printer_busy"), job))  # another job may hold the printer
+            return results
+        raise TypeError(f"not a job operation: {input!r}")
+
+
+class FilamentModel:
+    """Per filament: absent (None) or a Filament with its jobs. Judges the ledger exactly."""
+
+    def __init__(self, printers: Iterable[str], exclusive_printers: bool = True) -> None:
+        self.printers = frozenset(printers)
+        self.exclusive_printers = exclusive_printers
+
+    def key(self, input: Any) -> Hashable | None:
+        return getattr(input, "filament_id", None)
+
+    def init(self, key: Hashable) -> Hashable:
+        return None
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return _is_read_only(input, output)
+
+    def outcomes(self, state: Hashable, input: Any) -> Iterable[tuple[Any, Hashable]]:
+        fil: Filament | None = state  # type: ignore[assignment]
+        if isinstance(input, CreateFilament):
+            if fil is not None:
+                return [(Refused("already_exists"), fil)]
+            created = Filament(input.total, input.remaining, 0)
+            return [(created.view(), created)]
+        if isinstance(input, ReadFilament):
+            return [(Refused("not_found") if fil is None else fil.view(), fil)]
+        if isinstance(input, ReadJob):
+            job = None if fil is None else fil.job(input.job_id)
+            return [(Refused("not_found") if job is None else job.view(), fil)]
+        if isinstance(input, CreateJob):
+            return self._create_job(fil, input)
+        if isinstance(input, SetStatus):
+            return self._set_status(fil, input)
+        raise TypeError(f"not a filament operation: {input!r}")
+
+    def _create_job(self, fil: Filament | None, op: CreateJob) -> list[tuple[Any, Hashable]]:
+        refusals = []
+        if fil is None:
+            refusals.append("unknown_filament")
+        else:
+            if fil.job(op.job_id) is not None:
+                refusals.append("already_exists")
+            if op.weight > fil.remaining - fil.reserved:
+                refusals.append("insufficient_filament")
+        if op.printer_id not in self.printers:
+            refusals.append("unknown_printer")
+        if refusals:
+            return [(Refused(code), fil) for code in refusals]
+        assert fil is not None
+        job = Job("Queued", op.weight, 0, op.printer_id)
+        after = replace(fil, reserved=fil.reserved + op.weight, jobs=fil.with_job(op.job_id, job))
+        return [(job.view(), after)]
+
+    def _set_status(self, fil: Filament | None, op: SetStatus) -> list[tuple[Any, Hashable]]:
+        job = None if fil is None else fil.job(op.job_id)
+        if fil is None or job is None:
+            return [(Refused("not_found"), fil)]
+        refusals = []
+        after = transition(job, op.status, op.used_grams)
+        if after is None:
+            refusals.append("invalid_transition")
+        busy = any(
+            other.printer_id == job.printer_id and other.status in OCCUPYING
+            for other_id, other in fil.jobs
+            if other_id != op.job_id
+        )
+        if op.status == "Running" and busy:
+            refusals.append("printer_busy")
+        results: list[tuple[Any, Hashable]] = [(Refused(code), fil) for code in refusals]
+        if refusals or after is None:
+            return results
+        if op.status == "Running" and job.status != "Running" and not self.exclusive_printers:
+            results.append((Refused("printer_busy"), fil))  # a job on another filament may hold the printer
+        remaining, reserved = fil.remaining, fil.reserved
+        if job.status in ACTIVE and after.status not in ACTIVE:
+            reserved -= job.weight
+            remaining -= after.used
+        return [*results, (after.view(), replace(fil, remaining=remaining, reserved=reserved,
+                                                  jobs=fil.with_job(op.job_id, after)))]
