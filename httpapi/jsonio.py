@@ -13,4 +13,9 @@ def dumps(value: Any) -> bytes:
     return _encode(value).encode()
 
 
-loads = json.loads
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# NaN and Infinity are not JSON (RFC 8259); Python's decoder would accept them.
+loads = json.JSONDecoder(parse_constant=_refuse_constant).decode
