@@ -1,0 +1,159 @@
+"""Start-up: replay the WAL segments, tell a torn tail from corruption, and join the log to the snapshot."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from raft.storage.errors import CorruptLog
+from raft.storage.files import sync, sync_dir
+from raft.storage.rounds import LogReset, hard_state_item
+from raft.storage.segment import next_valid_round, parse_segment_name, scan
+from raft.storage.wal import SegmentInfo
+from raft.types import Entry, HardState, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LogReplay:
+    """The log as the WAL rounds describe it, in the order they were written."""
+
+    base: int | None = None  # None: no entry or reset seen; else entries[k].index == base + 1 + k
+    base_term: int | None = None  # None: unknown (the rounds before it were dropped with old segments)
+    base_known: bool = False  # False: base comes from the first surviving entry, not from index 1 or a reset
+    where: tuple[Path, int] = (Path(), 0)  # the round that set the base, for error messages
+    entries: list[Entry] = field(default_factory=list)
+
+    def entry(self, entry: Entry, path: Path, offset: int) -> None:
+        if self.base is None or (not self.base_known and entry.index <= self.base):
+            # a suffix truncated into the dropped segments' range restarts the unknown prefix
+            self.base, self.entries, self.where = entry.index - 1, [entry], (path, offset)
+            self.base_known = entry.index == 1
+            self.base_term = 0 if self.base_known else None
+            return
+        last = self.base + len(self.entries)
+        if not self.base < entry.index <= last + 1:
+            raise CorruptLog(
+                path, offset, f"entry {entry.index} cannot follow the log {self.base + 1}..{last}"
+            )
+        del self.entries[entry.index - self.base - 1 :]
+        self.entries.append(entry)
+
+    def reset(self, reset: LogReset, path: Path, offset: int) -> None:
+        self.base, self.base_term, self.base_known = reset.index, reset.term, True
+        self.entries, self.where = [], (path, offset)
+
+
+@dataclass(slots=True)
+class WalReplay:
+    segments: list[SegmentInfo]
+    next_seq: int
+    hard_state: HardState | None
+    log: LogReplay
+    torn: tuple[Path, int] | None  # the last segment's valid length, when a torn tail must be cut off
+
+
+def replay(directory: Path) -> WalReplay:
+    found = sorted(
+        (seq, directory / name)
+        for name in os.listdir(directory)
+        if (seq := parse_segment_name(name)) is not None
+    )
+    segments: list[SegmentInfo] = []
+    replayed = LogReplay()
+    hard_state: HardState | None = None
+    torn: tuple[Path, int] | None = None
+    expected_seq: int | None = None
+    for position, (first_seq, path) in enumerate(found):
+        data = path.read_bytes()
+        scanned = scan(data)
+        is_last = position == len(found) - 1
+        if scanned.damage is not None or not data:
+            if not is_last:
+                raise CorruptLog(path, scanned.valid_end, scanned.damage or "an older segment is empty")
+            later = next_valid_round(data, scanned.valid_end)
+            if later is not None:
+                raise CorruptLog(
+                    path, scanned.valid_end, f"{scanned.damage}, yet a valid record follows at offset {later}"
+                )
+            torn = (path, scanned.valid_end)
+        segment = SegmentInfo(path, first_seq, scanned.valid_end, 0)
+        for scanned_round in scanned.rounds:
+            seq, offset = scanned_round.round.seq, scanned_round.offset
+            if offset == 0 and seq != first_seq:
+                raise CorruptLog(
+                    path, 0, f"the segment is named for round {first_seq} but starts with round {seq}"
+                )
+            if expected_seq is not None and seq != expected_seq:
+                raise CorruptLog(
+                    path,
+                    offset,
+                    f"round {seq} where round {expected_seq} was expected: "
+                    "a segment is missing or out of order",
+                )
+            expected_seq = seq + 1
+            for item in scanned_round.round.items:
+                if isinstance(item, Entry):
+                    replayed.entry(item, path, offset)
+                    segment.max_index = max(segment.max_index, item.index)
+                elif isinstance(item, HardState):
+                    hard_state = item
+                else:
+                    replayed.reset(item, path, offset)
+                    segment.max_index = max(segment.max_index, item.index)
+        if scanned.rounds:
+            segments.append(segment)
+    return WalReplay(segments, expected_seq or 1, hard_state, replayed, torn)
+
+
+def join(replayed: LogReplay, snapshot: Snapshot | None, skipped: list[str]) -> tuple[Entry, ...]:
+    """The entries after the snapshot, applying Raft's rule (§7, fig. 13 step 6-7): keep the log after a
+    snapshot only when it holds the snapshot's last entry with the same term, else discard it whole."""
+    index, term = (snapshot.index, snapshot.term) if snapshot is not None else (0, 0)
+    base = replayed.base
+    if base is None:
+        return ()
+    if base > index:
+        path, offset = replayed.where
+        skipped_note = f" (skipped newer snapshots: {'; '.join(skipped)})" if skipped else ""
+        raise CorruptLog(
+            path,
+            offset,
+            f"the log resumes after index {base} but the newest usable snapshot "
+            f"ends at index {index}, so entries {index + 1}..{base} are missing{skipped_note}",
+        )
+    entries = replayed.entries
+    if index == base:
+        agrees = replayed.base_term is None or replayed.base_term == term
+    else:
+        agrees = index <= base + len(entries) and entries[index - base - 1].term == term
+    return tuple(entries[index - base :]) if agrees else ()
+
+
+def hard_state_record(replay_result: WalReplay) -> bytes | None:
+    state = replay_result.hard_state
+    return None if state is None else hard_state_item(state)
+
+
+def cut_torn_tail(torn: tuple[Path, int], durations: list[float]) -> None:
+    path, valid_end = torn
+    size = path.stat().st_size
+    log.warning(
+        "cutting a torn tail of %d bytes off %s at offset %d (a crash interrupted a write)",
+        size - valid_end,
+        path,
+        valid_end,
+    )
+    if valid_end == 0:
+        path.unlink()
+        sync_dir(path.parent, durations)
+        return
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, valid_end)
+        sync(fd, durations)
+    finally:
+        os.close(fd)

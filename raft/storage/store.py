@@ -1,0 +1,326 @@
+"""Storage: a node's durable hard state, log and snapshots, with group commit off the event loop.
+
+Layout of a data dir:
+  identity                      node id and cluster id (a checksummed record, replaced atomically)
+  lock                          flock'ed while a Storage has the dir open
+  wal/<first round>.wal         segments of checksummed rounds (see rounds.py); the newest is appended to
+  snap/<index>-<term>.snap      snapshots, written atomically; the newest valid one wins
+
+Hard state lives in the WAL as an item of the round it was saved with, so a change of term, vote or commit
+costs no fsync of its own; every new segment starts by repeating the newest one, so dropping old segments
+never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from raft.storage import identity, recovery, snapshots
+from raft.storage.errors import DiskFailure, StorageError, WrongNode
+from raft.storage.files import remove_temp_files, sync_dir
+from raft.storage.rounds import entry_item, hard_state_item, reset_item
+from raft.storage.wal import Wal
+from raft.types import Entry, HardState, RecoveredState, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+class _Round:
+    """Saves waiting for the next group commit: written together, one fsync."""
+
+    __slots__ = ("hard_state_item", "items", "max_index", "waiters")
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+        self.max_index = 0
+        self.hard_state_item: bytes | None = None
+        self.waiters: list[asyncio.Future[None]] = []
+
+
+class _SnapshotWrite:
+    __slots__ = ("reset", "snapshot", "waiters")
+
+    def __init__(self, snapshot: Snapshot, reset: bool) -> None:
+        self.snapshot = snapshot
+        self.reset = reset  # the log did not hold the snapshot's last entry: it restarts after the snapshot
+        self.waiters: list[asyncio.Future[None]] = []
+
+
+class Storage:
+    on_fsync: Callable[[float], None] | None
+
+    def __init__(
+        self, data_dir: Path, owner: identity.Identity, recovered: RecoveredState, wal: Wal, lock_fd: int
+    ):
+        self.node_id = owner.node_id
+        self.cluster_id = owner.cluster_id
+        self.recovered = recovered
+        self.on_fsync = None
+        self._dir = data_dir
+        self._wal = wal
+        self._lock_fd = lock_fd
+        snapshot = recovered.snapshot
+        # invariant: the log holds indexes base+1 .. base+len(terms); base is the newest snapshot's index
+        self._base = snapshot.index if snapshot else 0
+        self._base_term = snapshot.term if snapshot else 0
+        self._terms = [entry.term for entry in recovered.entries]
+        self._has_snapshot = snapshot is not None
+        self._hard_state = recovered.hard_state  # the newest one handed to save(), durable or on its way
+        self._queue: deque[_Round | _SnapshotWrite] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._failure: StorageError | None = None
+        self._closing = False
+        self._closed = False
+
+    # --- start-up ------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, data_dir: str | os.PathLike[str], node_id: str, *, segment_bytes: int = 64 << 20
+    ) -> Storage:
+        path = Path(data_dir)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            lock_fd = identity.lock(path)
+        except OSError as exc:
+            raise DiskFailure(f"cannot open the data dir {path}: {exc}") from exc
+        try:
+            return cls._recover(path, node_id, segment_bytes, lock_fd)
+        except OSError as exc:
+            identity.unlock(lock_fd)
+            raise DiskFailure(f"cannot read or repair the data dir {path}: {exc}") from exc
+        except BaseException:
+            identity.unlock(lock_fd)
+            raise
+
+    @classmethod
+    def _recover(cls, path: Path, node_id: str, segment_bytes: int, lock_fd: int) -> Storage:
+        durations: list[float] = []
+        wal_dir, snap_dir = path / "wal", path / "snap"
+        owner = identity.load(path)
+        if owner is None:
+            if any(p.exists() and any(p.iterdir()) for p in (wal_dir, snap_dir)):
+                raise StorageError(
+                    f"the data dir {path} holds WAL or snapshot files but no identity file; "
+                    "refusing to guess which node it belongs to"
+                )
+            wal_dir.mkdir(exist_ok=True)
+            snap_dir.mkdir(exist_ok=True)
+            owner = identity.Identity(node_id)
+            identity.store(path, owner, durations)  # also syncs the dir, making wal/ and snap/ durable
+            sync_dir(path.parent, durations)
+        elif owner.node_id != node_id:
+            raise WrongNode(
+                f"the data dir {path} belongs to node {owner.node_id!r}, not {node_id!r}; "
+                "give each node its own data dir"
+            )
+        remove_temp_files(path)
+        remove_temp_files(snap_dir)
+        snapshot, skipped = snapshots.newest_valid(snap_dir)
+        replayed = recovery.replay(wal_dir)
+        entries = recovery.join(replayed.log, snapshot, skipped)
+        if replayed.torn is not None:
+            recovery.cut_torn_tail(replayed.torn, durations)
+        wal = Wal(
+            wal_dir, replayed.segments, replayed.next_seq, segment_bytes, recovery.hard_state_record(replayed)
+        )
+        recovered = RecoveredState(replayed.hard_state or HardState(), snapshot, entries)
+        return cls(path, owner, recovered, wal, lock_fd)
+
+    def is_empty(self) -> bool:
+        return self._hard_state == HardState() and not self._has_snapshot and not self._terms
+
+    def set_cluster_id(self, cluster_id: str) -> None:
+        self._check_usable()
+        if cluster_id == self.cluster_id:
+            return
+        if self.cluster_id is not None:
+            raise WrongNode(
+                f"the data dir {self._dir} belongs to cluster {self.cluster_id!r}, "
+                f"not {cluster_id!r}; give each cluster's nodes their own data dirs"
+            )
+        durations: list[float] = []
+        try:
+            identity.store(self._dir, identity.Identity(self.node_id, cluster_id), durations)
+        except OSError as exc:
+            self._failure = DiskFailure(self._failure_message(exc))
+            raise DiskFailure(str(self._failure)) from exc
+        finally:
+            self._report(durations)
+        self.cluster_id = cluster_id
+
+    # --- writes ----------------------------------------------------------------------------------------
+
+    async def save(self, hard_state: HardState | None, entries: Sequence[Entry]) -> None:
+        """Durable on return. Cancelling the caller does not withdraw the write: it is already ordered."""
+        self._check_usable()
+        items: list[bytes] = []
+        max_index = 0
+        if entries:
+            first = entries[0].index
+            last = self._base + len(self._terms)
+            if not self._base < first <= last + 1:
+                raise ValueError(
+                    f"entries starting at index {first} leave a gap or reach into the snapshot: "
+                    f"the log holds {self._base + 1}..{last}"
+                )
+            for offset, entry in enumerate(entries):
+                if entry.index != first + offset:
+                    raise ValueError(f"entries are not contiguous: index {entry.index} at position {offset}")
+            del self._terms[first - self._base - 1 :]
+            self._terms.extend(entry.term for entry in entries)
+            items = [entry_item(entry) for entry in entries]
+            max_index = entries[-1].index
+        state_item = None
+        if hard_state is not None and hard_state != self._hard_state:
+            self._hard_state = hard_state
+            state_item = hard_state_item(hard_state)
+            items.append(state_item)
+        job = self._open_round()
+        job.items += items
+        job.max_index = max(job.max_index, max_index)
+        if state_item is not None:
+            job.hard_state_item = state_item
+        await self._wait(job)
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Durable on return; then segments wholly at or below the snapshot and old snapshot files go.
+        A snapshot older than the log's current start is ignored (a newer one is already durable)."""
+        self._check_usable()
+        if snapshot.index < self._base:
+            return
+        last = self._base + len(self._terms)
+        if snapshot.index == self._base:
+            agrees = snapshot.term == self._base_term
+        else:
+            agrees = snapshot.index <= last and self._terms[snapshot.index - self._base - 1] == snapshot.term
+        if agrees:
+            del self._terms[: snapshot.index - self._base]
+        else:
+            self._terms.clear()
+        self._base, self._base_term, self._has_snapshot = snapshot.index, snapshot.term, True
+        job = _SnapshotWrite(snapshot, reset=not agrees)
+        self._queue.append(job)
+        self._kick()
+        await self._wait(job)
+
+    async def close(self) -> None:
+        """Waits for queued writes, then releases the files and the data dir lock."""
+        if self._closed:
+            return
+        self._closing = True
+        if self._writer is not None and not self._writer.done():
+            self._wake()
+            await asyncio.shield(self._writer)
+        if not self._closed:
+            self._closed = True
+            self._wal.close()
+            identity.unlock(self._lock_fd)
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+
+    # --- the group commit ---------------------------------------------------------------------------
+
+    def _open_round(self) -> _Round:
+        if self._queue and type(self._queue[-1]) is _Round:
+            return self._queue[-1]  # type: ignore[return-value]
+        job = _Round()
+        self._queue.append(job)
+        self._kick()
+        return job
+
+    async def _wait(self, job: _Round | _SnapshotWrite) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job.waiters.append(waiter)
+        await waiter
+
+    def _kick(self) -> None:
+        if self._writer is None or self._writer.done():
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"storage-{self.node_id}")
+            self._wakeup = None
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        else:
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                continue
+            job = self._queue.popleft()
+            durations: list[float] = []
+            write = self._write_round if type(job) is _Round else self._write_snapshot
+            try:
+                await loop.run_in_executor(self._executor, write, job, durations)
+            except Exception as exc:
+                self._fail(exc, job)
+            else:
+                for waiter in job.waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+            finally:
+                self._report(durations)
+
+    def _write_round(self, job: _Round, durations: list[float]) -> None:
+        if job.items:  # a round of barriers alone (saves with nothing new) only waits for the ones before
+            self._wal.append(job.items, job.max_index, job.hard_state_item, durations)
+
+    def _write_snapshot(self, job: _SnapshotWrite, durations: list[float]) -> None:
+        snapshot = job.snapshot
+        snapshots.write(self._dir / "snap", snapshot, durations)
+        if job.reset:
+            self._wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+        self._wal.compact(snapshot.index, durations)
+        snapshots.prune(self._dir / "snap", durations)
+
+    def _fail(self, exc: Exception, job: _Round | _SnapshotWrite) -> None:
+        """Poisons the storage: after a failed write or fsync nothing more may be acknowledged."""
+        if isinstance(exc, OSError):
+            self._failure = DiskFailure(self._failure_message(exc))
+        else:
+            log.exception("storage writer failed", exc_info=exc)
+            self._failure = StorageError(f"the storage writer failed unexpectedly ({exc!r}) and has stopped")
+        failed = [job, *self._queue]
+        self._queue.clear()
+        for each in failed:
+            for waiter in each.waiters:
+                if not waiter.done():
+                    waiter.set_exception(type(self._failure)(str(self._failure)))
+
+    def _failure_message(self, exc: OSError) -> str:
+        return (
+            f"disk failure in {self._dir}: {exc}. The storage has stopped and acknowledges nothing more; "
+            "fix the disk and restart the node (recovery keeps everything that was acknowledged)."
+        )
+
+    def _check_usable(self) -> None:
+        if self._failure is not None:
+            raise type(self._failure)(str(self._failure))
+        if self._closing:
+            raise StorageError(f"the storage of {self._dir} is closed")
+
+    def _report(self, durations: list[float]) -> None:
+        if self.on_fsync is None:
+            return
+        for duration in durations:
+            try:
+                self.on_fsync(duration)
+            except Exception:
+                log.exception("on_fsync callback failed")
