@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from raft.storage import Storage  # noqa: E402
-from raft.types import Entry, HardState  # noqa: E402
+from raft.storage import Storage
+from raft.types import Entry, HardState
 
 PAYLOAD = os.urandom(200)
 
@@ -68,7 +68,9 @@ async def one_run(directory: Path, writers: int, seconds: float) -> tuple[float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="where to create the scratch data dirs")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
