@@ -10,6 +10,7 @@ from typing import Any
 
 import msgpack
 
+from raft import messages as _m
 from raft.types import (
     ConfChange,
     ConfChangeKind,
@@ -162,3 +163,128 @@ def encode_snapshot(snapshot: Snapshot) -> bytes:
 
 def decode_snapshot(data: bytes) -> Snapshot:
     return snapshot_from_obj(unpackb(data))
+
+
+# --- Protocol messages (raft/messages.py) ------------------------------------------------------------
+#
+# A message is the array [TAG, *fields]; entries and memberships nest as above. Decoding checks every
+# field's type and an AppendEntries' shape (contiguous entries after prev_index, no term above the
+# message's), so the core only ever sees well-formed messages.
+
+_S, _I, _B, _Y, _E, _M = "str", "int", "bool", "bytes", "entries", "membership"
+
+_MESSAGE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
+    _m.RequestVote: (
+        ("sender", _S), ("recipient", _S), ("term", _I),
+        ("last_index", _I), ("last_term", _I), ("pre_vote", _B), ("transfer", _B),
+    ),
+    _m.RequestVoteResponse: (
+        ("sender", _S), ("recipient", _S), ("term", _I), ("granted", _B), ("pre_vote", _B),
+    ),
+    _m.AppendEntries: (
+        ("sender", _S), ("recipient", _S), ("term", _I),
+        ("prev_index", _I), ("prev_term", _I), ("entries", _E), ("commit", _I),
+    ),
+    _m.AppendEntriesResponse: (
+        ("sender", _S), ("recipient", _S), ("term", _I),
+        ("index", _I), ("reject", _B), ("hint_index", _I), ("hint_term", _I),
+    ),
+    _m.Heartbeat: (("sender", _S), ("recipient", _S), ("term", _I), ("commit", _I), ("read_round", _I)),
+    _m.HeartbeatResponse: (("sender", _S), ("recipient", _S), ("term", _I), ("read_round", _I)),
+    _m.InstallSnapshot: (
+        ("sender", _S), ("recipient", _S), ("term", _I), ("index", _I), ("snapshot_term", _I),
+        ("membership", _M), ("offset", _I), ("data", _Y), ("done", _B),
+    ),
+    _m.InstallSnapshotResponse: (
+        ("sender", _S), ("recipient", _S), ("term", _I), ("index", _I), ("offset", _I), ("done", _B),
+    ),
+    _m.TimeoutNow: (("sender", _S), ("recipient", _S), ("term", _I)),
+    _m.ReadIndexRequest: (("sender", _S), ("recipient", _S), ("term", _I), ("ctx", _Y)),
+    _m.ReadIndexResponse: (("sender", _S), ("recipient", _S), ("term", _I), ("index", _I), ("ctx", _Y)),
+}  # fmt: skip
+
+_MESSAGE_BY_TAG: dict[int, type] = {cls.TAG: cls for cls in _MESSAGE_FIELDS}
+assert len(_MESSAGE_BY_TAG) == len(_MESSAGE_FIELDS), "message tags must be unique"
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise CodecError(f"{what}: expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _entries_from_obj(value: Any, what: str) -> tuple[Entry, ...]:
+    if not isinstance(value, list):
+        raise CodecError(f"{what}: expected an array of entries")
+    return tuple(entry_from_obj(item) for item in value)
+
+
+_FIELD_DECODERS = {
+    _S: _str,
+    _I: _int,
+    _B: _bool,
+    _Y: _bytes,
+    _E: _entries_from_obj,
+    _M: lambda value, what: membership_from_obj(value),
+}
+
+_FIELD_ENCODERS = {
+    _E: lambda entries: [[e.term, e.index, int(e.kind), e.data] for e in entries],
+    _M: membership_to_obj,
+}
+
+
+def encode_message(message: _m.Message) -> bytes:
+    fields = _MESSAGE_FIELDS.get(type(message))
+    if fields is None:
+        raise CodecError(f"not a protocol message: {type(message).__name__}")
+    obj: list[Any] = [message.TAG]
+    for name, kind in fields:
+        value = getattr(message, name)
+        encoder = _FIELD_ENCODERS.get(kind)
+        obj.append(encoder(value) if encoder is not None else value)
+    return packb(obj)
+
+
+def decode_message(data: bytes) -> _m.Message:
+    """The message encoded in `data`; CodecError (and nothing else) if it is not a well-formed one."""
+    try:
+        return _decode_message(data)
+    except CodecError:
+        raise
+    except Exception as exc:  # a last guard: the boundary promises one exception type
+        raise CodecError(f"malformed message: {exc!r}") from exc
+
+
+def _decode_message(data: bytes) -> _m.Message:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"expected bytes, got {type(data).__name__}")
+    obj = unpackb(bytes(data))
+    if not isinstance(obj, list) or not obj:
+        raise CodecError("message: expected a non-empty array")
+    tag = obj[0]
+    cls = _MESSAGE_BY_TAG.get(tag) if type(tag) is int else None
+    if cls is None:
+        raise CodecError(f"message: unknown tag {tag!r}")
+    fields = _MESSAGE_FIELDS[cls]
+    values = obj[1:]
+    if len(values) != len(fields):
+        raise CodecError(f"{cls.__name__}: expected {len(fields)} fields, got {len(values)}")
+    decoded = [
+        _FIELD_DECODERS[kind](value, f"{cls.__name__}.{name}")
+        for (name, kind), value in zip(fields, values, strict=True)
+    ]
+    message = cls(*decoded)
+    if isinstance(message, _m.AppendEntries):
+        _check_append_entries(message)
+    return message
+
+
+def _check_append_entries(message: _m.AppendEntries) -> None:
+    previous_term = message.prev_term
+    for offset, entry in enumerate(message.entries, start=1):
+        if entry.index != message.prev_index + offset:
+            raise CodecError("AppendEntries: entries are not contiguous after prev_index")
+        if entry.term < previous_term or entry.term > message.term:
+            raise CodecError("AppendEntries: entry terms must not decrease nor exceed the message term")
+        previous_term = entry.term
