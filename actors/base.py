@@ -105,13 +105,14 @@ class Actor:
     def start(self) -> None:
         if self._tasks:
             raise RuntimeError(f"{self.name} already started")
-        self.spawn(self._run(), "mailbox")
+        self.spawn(self._run(), "mailbox", forever=True)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> asyncio.Task[Any]:
-        """Run a helper task under this actor's supervision: if it dies, the actor has crashed."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str, *, forever: bool = False) -> asyncio.Task[Any]:
+        """Run a helper task under this actor's supervision: if it raises (or, when `forever`, returns at
+        all) the actor has crashed. Stopping the actor cancels it."""
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}.{what}")
         self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(lambda done: self._task_done(done, forever))
         return task
 
     def every(self, interval: float, make: Callable[[], Any], what: str = "timer") -> asyncio.Task[Any]:
@@ -127,7 +128,7 @@ class Actor:
                 except ActorError:
                     return
 
-        return self.spawn(beat(), what)
+        return self.spawn(beat(), what, forever=True)
 
     async def stop(self) -> None:
         if self._stopping:
@@ -181,12 +182,14 @@ class Actor:
         else:
             log.warning("%s: %s", self.name, exc)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
+    def _task_done(self, task: asyncio.Task[Any], forever: bool) -> None:
         self._tasks.discard(task)
         if task.cancelled() or self._stopping:
             return
         exc = task.exception()
         if exc is None:
+            if not forever:
+                return
             exc = RuntimeError(f"task {task.get_name()} returned while the actor was running")
         if self._failure is None:
             self._failure = exc
@@ -249,4 +252,3 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
         return
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-

@@ -35,6 +35,7 @@ class TransportStats:
     dropped_malformed: int = 0  # the frame did not decode
     dropped_foreign: int = 0  # another cluster's frame
     dropped_misrouted: int = 0  # sender identity or recipient did not match
+    dropped_inbox_full: int = 0  # the receiving actor's mailbox was full
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -90,7 +91,7 @@ class Transport(Actor):
     async def on_start(self) -> None:
         if self._router is None:
             self.bind()
-        self.spawn(self._receive(), "receive")
+        self.spawn(self._receive(), "receive", forever=True)
 
     async def stop(self) -> None:
         await super().stop()  # the receive task is gone before its socket closes

@@ -54,33 +54,15 @@ def test_a_page_stays_a_page() -> None:
 
 @pytest.mark.skipif(not hasattr(raft_codec, "encode_message"), reason="raft messages not landed yet")
 def test_raft_frames_carry_raft_messages() -> None:
-    from raft.messages import AppendEntries  # type: ignore[import-not-found]
-
-    message = _some_message(AppendEntries)
-    received = decode_frame(encode_frame(RaftFrame(message), "c", "127.0.0.1:9001"))
-    assert received.frame == RaftFrame(message)
-
-
-def _some_message(cls: type) -> object:
-    import dataclasses
-
+    from raft.messages import AppendEntries, RequestVote
     from raft.types import Entry
 
-    values: dict[str, object] = {}
-    for field in dataclasses.fields(cls):
-        if field.name == "sender":
-            values[field.name] = "node1"
-        elif field.name == "recipient":
-            values[field.name] = "node2"
-        elif field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING:
-            continue
-        elif field.name == "entries":
-            values[field.name] = (Entry(2, 5, data=b"x"),)
-        elif "id" in field.name or field.name == "leader":
-            values[field.name] = "node1"
-        else:
-            values[field.name] = 3
-    return cls(**values)
+    for message in (
+        AppendEntries("node1", "node2", 3, 4, 2, (Entry(2, 5, data=b"x"), Entry(3, 6)), 5),
+        RequestVote("node1", "node2", 4, 6, 3, pre_vote=True),
+    ):
+        received = decode_frame(encode_frame(RaftFrame(message), "c", "127.0.0.1:9001"))
+        assert received.frame == RaftFrame(message)
 
 
 @pytest.mark.parametrize(

@@ -175,4 +175,3 @@ def test_changing_a_peer_address_reconnects() -> None:
             await transport.stop()
 
     run(scenario())
-

@@ -1,0 +1,253 @@
+"""RaftActor: drives raft.core with ticks, peer messages and proposals, and carries out its Ready batches.
+
+Two tasks share the core (one event loop, so never at the same time): the mailbox task feeds it (step, tick,
+propose, read_index) and the ready task carries out one Ready at a time: send, persist, send what needed
+the persist, hand committed entries to the state machine, advance. While a Ready's fsync runs, the mailbox
+keeps feeding the core, which gathers the next Ready: that is the group commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.base import Actor, reject, resolve
+from actors.metrics import NodeMetrics
+from actors.state_machine import Apply, Restore, StateMachineActor
+from actors.transport import Transport
+from raft.core import RaftNode, Role
+from raft.ready import Ready
+from raft.types import ConfChange, Membership, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    pass
+
+
+TICK = Tick()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Propose:
+    """Answered with (index, term) of the appended entry; NotLeader / ProposalDropped otherwise."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeConfChange:
+    change: ConfChange
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIndex:
+    """Answered with the read index once leadership is confirmed; NotLeader if no leader is known."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLeadership:
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Compact:
+    snapshot: Snapshot
+
+
+class RaftActor(Actor):
+    def __init__(
+        self,
+        node: RaftNode,
+        storage: Any,
+        transport: Transport,
+        state_machine: StateMachineActor,
+        metrics: NodeMetrics,
+        *,
+        tick_seconds: float = 0.05,
+        on_membership: Callable[[Membership], None] | None = None,
+        on_leader: Callable[[str | None], None] | None = None,
+        supervisor: Any = None,
+        mailbox_size: int = 16384,
+    ) -> None:
+        super().__init__(f"{node.node_id}.raft", mailbox_size=mailbox_size, supervisor=supervisor)
+        self.node = node
+        self._storage = storage
+        self._transport = transport
+        self._state_machine = state_machine
+        self._metrics = metrics
+        self._tick_seconds = tick_seconds
+        self._on_membership = on_membership
+        self._on_leader = on_leader
+        self._wake = asyncio.Event()
+        self._carrying = False
+        self._reads: dict[bytes, asyncio.Future[int]] = {}
+        self._read_ids = itertools.count(1)
+        self._membership: Membership | None = None
+        self._leader: str | None = None
+        self._snapshot_index = 0
+        self._compactions: list[Snapshot] = []
+        self.stopping = False
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        self._notice_membership()
+        self._notice_leader()
+        self._update_gauges()
+        self.spawn(self._ready_loop(), "ready", forever=True)
+        self.every(self._tick_seconds, lambda: TICK, "tick")
+        self._wake.set()
+
+    async def on_stop(self) -> None:
+        """Stop taking messages, then let a Ready whose fsync is under way finish (bounded)."""
+        self.stopping = True
+        async with asyncio.timeout(5):
+            while self._carrying:
+                await asyncio.sleep(0.005)
+
+    # --- the mailbox ----------------------------------------------------------------------------------
+
+    async def handle(self, message: Any) -> Any:
+        node = self.node
+        try:
+            match message:
+                case Step(raft_message):
+                    node.step(raft_message)
+                case Tick():
+                    node.tick()
+                case Propose(data):
+                    index = node.propose(data)
+                    self._metrics.proposals.inc()
+                    return (index, node.term)
+                case ProposeConfChange(change):
+                    index = node.propose_conf_change(change)
+                    return (index, node.term)
+                case ReadIndex():
+                    return self._read_index()
+                case TransferLeadership(to):
+                    node.transfer_leadership(to)
+                case Compact(snapshot):
+                    self._compactions.append(snapshot)
+                case _:
+                    raise TypeError(f"{self.name}: unexpected message {message!r}")
+            return None
+        finally:
+            if self._leader != node.leader_id:
+                self._notice_leader()
+            self._wake.set()
+
+    def _read_index(self) -> asyncio.Future[int]:
+        ctx = next(self._read_ids).to_bytes(8, "big")
+        self.node.read_index(ctx)  # raises NotLeader before anything is registered
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._reads[ctx] = future
+        future.add_done_callback(lambda _f: self._reads.pop(ctx, None))
+        return future
+
+    # --- the Ready loop -------------------------------------------------------------------------------
+
+    async def _ready_loop(self) -> None:
+        node = self.node
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while not self.stopping and node.has_ready():
+                self._carrying = True
+                try:
+                    await self._carry_out(node.ready())
+                finally:
+                    self._carrying = False
+            if self._compactions and not self.stopping:
+                self._compact()
+
+    async def _carry_out(self, ready: Ready) -> None:
+        node = self.node
+        self._notice_membership()  # a new member must be reachable before messages to it leave
+        self._transport.send_raft(ready.messages)
+        if ready.snapshot is not None:
+            await self._storage.save_snapshot(ready.snapshot)
+            self._snapshot_index = max(self._snapshot_index, ready.snapshot.index)
+        if ready.hard_state is not None or ready.entries:
+            await self._storage.save(ready.hard_state, ready.entries)
+        if ready.snapshot is not None:
+            await self._state_machine.deliver(Restore(ready.snapshot))
+        self._transport.send_raft(ready.persisted_messages)
+        if ready.committed_entries:
+            await self._state_machine.deliver(Apply(tuple(ready.committed_entries)))
+        for read_state in ready.read_states:
+            resolve(self._reads.pop(read_state.ctx, None), read_state.index)
+        node.advance(ready)
+        self._notice_membership()
+        if self._leader != node.leader_id:
+            self._notice_leader()
+        self._update_gauges()
+
+    def _compact(self) -> None:
+        pending, self._compactions = self._compactions, []
+        for snapshot in sorted(pending, key=lambda s: s.index):
+            if snapshot.index <= self._snapshot_index:
+                continue  # a newer snapshot (e.g. one the leader sent) already covers it
+            if snapshot.index > self.node.applied_index:
+                self._compactions.append(snapshot)
+                continue
+            self.node.compact(snapshot)
+            self._snapshot_index = snapshot.index
+
+    # --- watching the core ------------------------------------------------------------------------------
+
+    def _notice_membership(self) -> None:
+        membership = self.node.membership
+        if membership is self._membership or membership == self._membership:
+            self._membership = membership
+            return
+        self._membership = membership
+        if self._on_membership is not None:
+            self._on_membership(membership)
+
+    def _notice_leader(self) -> None:
+        leader = self.node.leader_id
+        if leader == self._leader:
+            return
+        previous, self._leader = self._leader, leader
+        self._metrics.leader_changes.inc()
+        self._metrics.is_leader.set(1 if leader == self.node.node_id else 0)
+        log.info("%s: leader %s -> %s (term %d)", self.name, previous, leader, self.node.term)
+        if leader is None or previous is not None:
+            failed = NotLeaderAnymore(f"leadership moved from {previous} to {leader}")
+            for future in list(self._reads.values()):
+                reject(future, failed)
+        if self._on_leader is not None:
+            self._on_leader(leader)
+
+    def _update_gauges(self) -> None:
+        self._metrics.term.set(self.node.term)
+        self._metrics.commit_index.set(self.node.commit_index)
+
+    # --- read-only views for the bridge ------------------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self.node.role
+
+    @property
+    def leader_id(self) -> str | None:
+        return self.node.leader_id
+
+
+class NotLeaderAnymore(Exception):
+    """A pending read index was abandoned because the leader changed: ask again."""

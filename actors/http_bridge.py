@@ -1,0 +1,367 @@
+"""HttpBridgeActor: what the HTTP layer calls (httpapi.bridge.Bridge), and the leader's side of forwarding.
+
+A write on the leader is proposed here; on a follower it is forwarded to the leader over ZeroMQ and the
+answer comes back to the node the client called. Every write carries an idempotency key (the client's, or
+one made here), so retrying it after a leader change or a lost frame applies it once. Linearizable reads
+take a read index from Raft (the core asks the leader when we follow), wait until this node has applied
+that far, and answer from the local farm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
+from actors.codec import (
+    ForwardFailed,
+    ForwardJoin,
+    ForwardRemove,
+    ForwardReply,
+    ForwardRequest,
+    ForwardTransfer,
+    ForwardWrite,
+)
+from actors.consensus import NotLeaderAnymore, Propose, RaftActor, ReadIndex, TransferLeadership
+from actors.membership import Join, MembershipActor, Remove
+from actors.metrics import NodeMetrics
+from actors.state_machine import AwaitApplied, LeadershipLost, QueryAt, StateMachineActor, events_after
+from actors.transport import Transport
+from farm.codec import encode_command, encode_proposal
+from farm.commands import Command
+from farm.queries import Query
+from farm.results import Event, Ok, Outcome, Rejected
+from httpapi.bridge import (
+    BridgeError,
+    Consistency,
+    MemberInfo,
+    NodeStopping,
+    NoLeader,
+    RaftRole,
+    RaftStatus,
+    RequestTimeout,
+)
+from raft.core import Role
+from raft.errors import NotLeader, ProposalDropped
+
+log = logging.getLogger(__name__)
+
+FORWARD_ATTEMPT = 2.5  # a forwarded request unanswered this long is sent again (same idempotency key)
+READ_ATTEMPT = 1.0  # a read index unanswered this long is asked again
+RETRY_BACKOFF = (0.01, 0.25)  # first and largest pause between attempts
+
+_ROLE_WORDS: dict[Role, RaftRole] = {
+    Role.LEADER: "Leader",
+    Role.CANDIDATE: "Candidate",
+    Role.PRE_CANDIDATE: "Follower",
+    Role.FOLLOWER: "Follower",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRequest:
+    """A request another node forwarded to us as the leader."""
+
+    sender: str
+    frame: ForwardRequest
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAnswer:
+    frame: ForwardReply | ForwardFailed
+
+
+class _Retry(Exception):
+    """This attempt failed in a way another attempt (maybe at another leader) can fix."""
+
+
+_RETRYABLE = (_Retry, NotLeader, ProposalDropped, LeadershipLost, NotLeaderAnymore, TimeoutError)
+
+
+class HttpBridgeActor(Actor):
+    def __init__(
+        self,
+        node_id: str,
+        raft: RaftActor,
+        state_machine: StateMachineActor,
+        membership: MembershipActor,
+        transport: Transport,
+        metrics: NodeMetrics,
+        *,
+        request_timeout: float = 5.0,
+        supervisor: Any = None,
+    ) -> None:
+        super().__init__(f"{node_id}.bridge", mailbox_size=16384, supervisor=supervisor)
+        self.node_id = node_id
+        self.request_timeout = request_timeout
+        self.stopping = False
+        self._raft = raft
+        self._sm = state_machine
+        self._membership = membership
+        self._transport = transport
+        self._metrics = metrics
+        self._request_ids = itertools.count(1)
+        self._key_prefix = f"~{node_id}:{os.urandom(6).hex()}:"
+        self._key_ids = itertools.count(1)
+        self._forwards: dict[int, tuple[str, asyncio.Future[Outcome]]] = {}
+        self._leader_moved: asyncio.Future[str | None] | None = None
+        self._serving: set[asyncio.Task[Any]] = set()
+
+    async def on_stop(self) -> None:
+        self.stopping = True
+        for task in self._serving:
+            task.cancel()
+        for _leader, future in self._forwards.values():
+            reject(future, NodeStopping("the node is stopping"))
+
+    # --- Bridge: writes ---------------------------------------------------------------------------------
+
+    async def write(self, command: Command, idempotency_key: str | None = None) -> Outcome:
+        key = idempotency_key or f"{self._key_prefix}{next(self._key_ids)}"
+        data = encode_command(command)
+        return await self._at_leader(
+            lambda remaining: self._write_here(data, key, remaining),
+            lambda request_id: ForwardWrite(request_id, data, key),
+        )
+
+    async def _write_here(self, command: bytes, key: str, remaining: float) -> Outcome:
+        deadline = time.monotonic() + remaining
+        proposal = encode_proposal(command, int(time.time() * 1000), key)
+        index, term = await self._raft.ask(Propose(proposal), remaining)
+        return await self._sm.ask(AwaitApplied(index, term), _left(deadline))
+
+    # --- Bridge: reads ----------------------------------------------------------------------------------
+
+    async def read(self, query: Query, consistency: Consistency = "linearizable") -> Outcome:
+        self._check_running()
+        if consistency == "stale":
+            return await self._guard(self._sm.ask(QueryAt(query, 0), self.request_timeout))
+        deadline = time.monotonic() + self.request_timeout
+        attempt = 0
+        while True:
+            await self._leader(deadline)
+            try:
+                index = await self._guard(self._raft.ask(ReadIndex(), min(_left(deadline), READ_ATTEMPT)))
+                return await self._guard(self._sm.ask(QueryAt(query, index), _left(deadline)))
+            except _RETRYABLE:
+                attempt += 1
+                await self._pause(attempt, deadline)
+
+    # --- Bridge: membership -----------------------------------------------------------------------------
+
+    async def join(self, node_id: str, addr: str) -> Outcome:
+        return await self._at_leader(
+            lambda remaining: self._membership.ask(Join(node_id, addr, remaining), remaining),
+            lambda request_id: ForwardJoin(request_id, node_id, addr),
+        )
+
+    async def remove_member(self, node_id: str) -> Outcome:
+        return await self._at_leader(
+            lambda remaining: self._membership.ask(Remove(node_id, remaining), remaining),
+            lambda request_id: ForwardRemove(request_id, node_id),
+        )
+
+    async def transfer_leadership(self, to: str) -> Outcome:
+        return await self._at_leader(
+            lambda remaining: self._transfer_here(to, remaining),
+            lambda request_id: ForwardTransfer(request_id, to),
+        )
+
+    async def _transfer_here(self, to: str, remaining: float) -> Outcome:
+        deadline = time.monotonic() + remaining
+        if to == self.node_id:
+            return Ok(None)
+        try:
+            await self._raft.ask(TransferLeadership(to), remaining)
+        except ValueError as exc:
+            return Rejected("invalid_field", f"{to} cannot lead: {exc}", "to")
+        while self._raft.leader_id != to:
+            await self._leader_change(_left(deadline))
+        return Ok(None)
+
+    # --- Bridge: status -----------------------------------------------------------------------------------
+
+    def raft_state(self) -> RaftRole:
+        return _ROLE_WORDS[self._raft.node.role]
+
+    def raft_status(self) -> RaftStatus:
+        node = self._raft.node
+        members = tuple(
+            MemberInfo(m.node_id, m.addr, "voter" if m.voter else "learner") for m in node.membership.members
+        )
+        return RaftStatus(
+            node_id=self.node_id,
+            state=self.raft_state(),
+            term=node.term,
+            leader_id=node.leader_id,
+            commit_index=node.commit_index,
+            applied_index=self._sm.applied_index,
+            members=members,
+        )
+
+    def is_ready(self) -> bool:
+        node = self._raft.node
+        return node.leader_id is not None and self._sm.applied_index >= node.commit_index
+
+    def metrics(self) -> tuple[bytes, str]:
+        self._metrics.applied_index.set(self._sm.applied_index)
+        return self._metrics.exposition()
+
+    def events(self, after_index: int) -> AsyncIterator[Event]:
+        self._check_running()
+        return events_after(self._sm, after_index, self.request_timeout)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._metrics.observe_request(method, route, status, seconds)
+
+    # --- the leader: one place that retries, forwards and waits ------------------------------------------
+
+    async def _at_leader(
+        self,
+        here: Callable[[float], Awaitable[Outcome]],
+        forward: Callable[[int], ForwardRequest],
+    ) -> Outcome:
+        self._check_running()
+        deadline = time.monotonic() + self.request_timeout
+        attempt = 0
+        while True:
+            leader = await self._leader(deadline)
+            try:
+                if leader == self.node_id:
+                    return await self._guard(here(_left(deadline)))
+                return await self._forward(leader, forward, _left(deadline))
+            except _RETRYABLE as exc:
+                log.debug("%s: attempt %d failed: %r", self.name, attempt, exc)
+                attempt += 1
+                await self._pause(attempt, deadline)
+
+    async def _forward(self, leader: str, make: Callable[[int], ForwardRequest], remaining: float) -> Outcome:
+        request_id = next(self._request_ids)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._forwards[request_id] = (leader, future)
+        try:
+            if not self._transport.send(leader, make(request_id)):
+                raise _Retry(f"no link to the leader {leader}")
+            self._metrics.forwarded.inc()
+            async with asyncio.timeout(min(remaining, FORWARD_ATTEMPT)):
+                return await future
+        finally:
+            self._forwards.pop(request_id, None)
+
+    async def _leader(self, deadline: float) -> str:
+        while True:
+            leader = self._raft.leader_id
+            if leader is not None:
+                return leader
+            self._check_running()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoLeader("no leader is known")
+            try:
+                await self._leader_change(remaining)
+            except TimeoutError:
+                continue
+
+    async def _pause(self, attempt: int, deadline: float) -> None:
+        """Back off before the next attempt; at the deadline, say why we gave up."""
+        self._check_running()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            if self._raft.leader_id is None:
+                raise NoLeader("no leader is known")
+            raise RequestTimeout("the request's outcome is not known within the timeout")
+        first, largest = RETRY_BACKOFF
+        pause = min(remaining, largest, first * 2 ** min(attempt, 10))
+        with contextlib.suppress(TimeoutError):
+            await self._leader_change(pause)  # a new leader is worth trying at once
+
+    async def _leader_change(self, timeout: float) -> str | None:
+        if self._leader_moved is None or self._leader_moved.done():
+            self._leader_moved = asyncio.get_running_loop().create_future()
+        async with asyncio.timeout(max(timeout, 0)):
+            return await asyncio.shield(self._leader_moved)
+
+    def leader_changed(self, leader: str | None) -> None:
+        """Called by the RaftActor: wake waiters, and retry forwards sent to the old leader at once."""
+        resolve(self._leader_moved, leader)
+        for old, future in list(self._forwards.values()):
+            if old != leader:
+                reject(future, _Retry(f"the leader changed from {old} to {leader}"))
+
+    async def _guard(self, call: Awaitable[Any]) -> Any:
+        """Actor failures as the HTTP layer understands them."""
+        try:
+            return await call
+        except MailboxFull as exc:
+            raise BridgeError(f"this node is overloaded ({exc}); retry shortly") from exc
+        except (ActorStopped, ActorCrashed) as exc:
+            raise NodeStopping(str(exc)) from exc
+
+    def _check_running(self) -> None:
+        if self.stopping:
+            raise NodeStopping("the node is stopping")
+
+    # --- peer frames: requests to us as the leader, and answers to what we forwarded ------------------
+
+    async def handle(self, message: Any) -> Any:
+        match message:
+            case PeerRequest(sender, frame):
+                task = asyncio.get_running_loop().create_task(self._serve(sender, frame))
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
+            case PeerAnswer(ForwardReply(request_id, outcome)):
+                pending = self._forwards.get(request_id)
+                if pending is not None:
+                    resolve(pending[1], outcome)
+            case PeerAnswer(ForwardFailed(request_id, reason, leader_id)):
+                pending = self._forwards.get(request_id)
+                if pending is not None:
+                    reject(
+                        pending[1], _Retry(f"the leader could not serve it: {reason} (leader {leader_id})")
+                    )
+            case _:
+                raise TypeError(f"{self.name}: unexpected message {message!r}")
+
+    async def _serve(self, sender: str, frame: ForwardRequest) -> None:
+        request_id = frame.request_id
+        reply: ForwardReply | ForwardFailed
+        try:
+            if self.stopping:
+                raise NodeStopping("stopping")
+            if self._raft.leader_id != self.node_id:
+                raise NotLeader(self._raft.leader_id)
+            remaining = self.request_timeout
+            match frame:
+                case ForwardWrite(_, command, key):
+                    outcome = await self._guard(self._write_here(command, key, remaining))
+                case ForwardJoin(_, node_id, addr):
+                    outcome = await self._guard(
+                        self._membership.ask(Join(node_id, addr, remaining), remaining)
+                    )
+                case ForwardRemove(_, node_id):
+                    outcome = await self._guard(self._membership.ask(Remove(node_id, remaining), remaining))
+                case ForwardTransfer(_, to):
+                    outcome = await self._guard(self._transfer_here(to, remaining))
+            reply = ForwardReply(request_id, outcome)
+        except NotLeader as exc:
+            reply = ForwardFailed(request_id, "not_leader", exc.leader_id)
+        except (LeadershipLost, NotLeaderAnymore, ProposalDropped):
+            reply = ForwardFailed(request_id, "leadership_lost", self._raft.leader_id)
+        except TimeoutError:
+            reply = ForwardFailed(request_id, "timeout", self._raft.leader_id)
+        except NodeStopping:
+            reply = ForwardFailed(request_id, "stopping")
+        except BridgeError:
+            reply = ForwardFailed(request_id, "busy")
+        self._transport.send(sender, reply)
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())

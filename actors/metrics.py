@@ -1,0 +1,64 @@
+"""One node's Prometheus metrics, in a registry of its own (several nodes may share a test process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class NodeMetrics:
+    def __init__(self, node_id: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._node_id = node_id
+        self.term = self._one(Gauge, "printfarm_raft_term", "Current Raft term")
+        self.commit_index = self._one(Gauge, "printfarm_raft_commit_index", "Highest index known committed")
+        self.applied_index = self._one(Gauge, "printfarm_raft_applied_index", "Highest index applied")
+        self.is_leader = self._one(Gauge, "printfarm_raft_is_leader", "1 while this node leads")
+        self.leader_changes = self._one(
+            Counter, "printfarm_raft_leader_changes", "Changes of the known leader"
+        )
+        self.proposals = self._one(Counter, "printfarm_raft_proposals", "Entries proposed here as leader")
+        self.snapshots = self._one(Counter, "printfarm_snapshots", "Snapshots taken of the farm state")
+        self.forwarded = self._one(
+            Counter, "printfarm_forwarded_requests", "Requests forwarded to the leader"
+        )
+        self.fsync_seconds = self._one(
+            Histogram, "printfarm_storage_fsync_seconds", "Duration of each fsync", buckets=_LATENCY_BUCKETS
+        )
+        self._requests = Histogram(
+            "printfarm_http_request_seconds",
+            "HTTP request latency",
+            ["node_id", "method", "route", "status"],
+            registry=self.registry,
+            buckets=_LATENCY_BUCKETS,
+        )
+        self._peer_drops = Gauge(
+            "printfarm_peer_frames_dropped",
+            "Peer frames dropped, by reason",
+            ["node_id", "reason"],
+            registry=self.registry,
+        )
+
+    def _one(self, kind: Any, name: str, help_text: str, **kwargs: Any) -> Any:
+        return kind(name, help_text, ["node_id"], registry=self.registry, **kwargs).labels(self._node_id)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(self._node_id, method, route, str(status)).observe(seconds)
+
+    def observe_fsync(self, seconds: float) -> None:
+        self.fsync_seconds.observe(seconds)
+
+    def track_peer_drops(self, read: Callable[[], dict[str, int]]) -> None:
+        """Peer drop counts are read from the transport when scraped."""
+        for reason in read():
+            if reason.startswith("dropped_"):
+                gauge = self._peer_drops.labels(self._node_id, reason.removeprefix("dropped_"))
+                gauge.set_function(lambda reason=reason: read()[reason])
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,260 @@
+"""One node: storage, the Raft core, the actors, the ZeroMQ transport and HTTP, in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from actors.base import Actor, ActorError, MailboxFull
+from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
+from actors.consensus import Compact, RaftActor, Step
+from actors.http_bridge import HttpBridgeActor, PeerAnswer, PeerRequest
+from actors.membership import MembershipActor, peer_addresses
+from actors.metrics import NodeMetrics
+from actors.state_machine import StateMachineActor
+from actors.transport import Transport
+from httpapi.app import create_app
+from raft.core import RaftConfig, RaftNode, bootstrap_state
+from raft.storage import Storage
+from raft.types import RecoveredState, Snapshot
+
+log = logging.getLogger("printfarm.node")
+
+
+@dataclass
+class NodeOptions:
+    node_id: str
+    raft_addr: str
+    data_dir: str
+    http_port: int
+    http_host: str = "127.0.0.1"
+    bootstrap: bool = False
+    join: str | None = None
+    tick_ms: int = 50
+    election_ticks: int = 10
+    heartbeat_ticks: int = 2
+    snapshot_every: int = 10_000
+    request_timeout: float = 5.0
+    peer_addr_overrides: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside our loop: the node owns SIGINT/SIGTERM, not uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Node:
+    def __init__(self, options: NodeOptions) -> None:
+        self.options = options
+        self.node_id = options.node_id
+        self.exit_code = 0
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._actors: list[Actor] = []
+        self._server: _Server | None = None
+        self._server_task: asyncio.Task[Any] | None = None
+        self.storage: Any = None
+
+    # --- start ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        opts = self.options
+        self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
+        recovered = await self._recover_or_bootstrap(storage)
+        self.metrics = metrics = NodeMetrics(opts.node_id)
+        storage.on_fsync = metrics.observe_fsync
+        config = RaftConfig(
+            node_id=opts.node_id, election_ticks=opts.election_ticks, heartbeat_ticks=opts.heartbeat_ticks
+        )
+        core = RaftNode(config, recovered, random.Random())
+        supervise = self._actor_crashed
+
+        self.transport = transport = Transport(
+            opts.node_id,
+            opts.raft_addr,
+            cluster_id=storage.cluster_id,
+            deliver=self._deliver,
+            adopt_cluster_id=storage.set_cluster_id,
+            overrides=opts.peer_addr_overrides,
+            supervisor=supervise,
+        )
+        transport.bind()
+        metrics.track_peer_drops(transport.stats.as_dict)
+        self.state_machine = state_machine = StateMachineActor(
+            opts.node_id,
+            recovered.snapshot,
+            save_snapshot=storage.save_snapshot,
+            compact=self._compact,
+            snapshot_every=opts.snapshot_every,
+            supervisor=supervise,
+        )
+        self.raft = raft = RaftActor(
+            core,
+            storage,
+            transport,
+            state_machine,
+            metrics,
+            tick_seconds=opts.tick_ms / 1000,
+            on_membership=lambda membership: transport.set_peers(peer_addresses(membership)),
+            on_leader=lambda leader: self.bridge.leader_changed(leader),
+            supervisor=supervise,
+        )
+        self.membership = membership = MembershipActor(
+            opts.node_id, opts.raft_addr, raft, state_machine, join_url=opts.join, supervisor=supervise
+        )
+        self.bridge = HttpBridgeActor(
+            opts.node_id,
+            raft,
+            state_machine,
+            membership,
+            transport,
+            metrics,
+            request_timeout=opts.request_timeout,
+            supervisor=supervise,
+        )
+        self._actors = [transport, state_machine, raft, membership, self.bridge]
+        for actor in self._actors:
+            actor.start()
+        await self._serve_http()
+        log.info(
+            "%s: serving http://%s:%d, raft on %s, data in %s",
+            opts.node_id,
+            opts.http_host,
+            opts.http_port,
+            opts.raft_addr,
+            os.path.abspath(opts.data_dir),
+        )
+
+    async def _recover_or_bootstrap(self, storage: Any) -> RecoveredState:
+        opts = self.options
+        if not opts.bootstrap:
+            if storage.is_empty():
+                log.info("%s: no data yet; waiting to be joined to a cluster", opts.node_id)
+            return storage.recovered
+        if not storage.is_empty():
+            log.info("%s: already bootstrapped; starting from the data in %s", opts.node_id, opts.data_dir)
+            return storage.recovered
+        if storage.cluster_id is None:
+            storage.set_cluster_id(uuid.uuid4().hex)
+        state = bootstrap_state(opts.node_id, opts.raft_addr)
+        assert state.snapshot is not None
+        await storage.save_snapshot(state.snapshot)
+        await storage.save(state.hard_state, [])
+        log.info("%s: bootstrapped a new cluster %s", opts.node_id, storage.cluster_id)
+        return state
+
+    async def _serve_http(self) -> None:
+        opts = self.options
+        sock = socket.socket(socket.AF_INET6 if ":" in opts.http_host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((opts.http_host, opts.http_port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"cannot listen on http {opts.http_host}:{opts.http_port}: {exc.strerror}") from exc
+        config = uvicorn.Config(
+            create_app(self.bridge),
+            host=opts.http_host,
+            port=opts.http_port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=3,
+        )
+        self._server = server = _Server(config)
+        self._server_task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if self._server_task.done():
+                self._server_task.result()
+                raise RuntimeError("the HTTP server stopped during start-up")
+            await asyncio.sleep(0.01)
+
+    # --- peer frames into actors --------------------------------------------------------------------------
+
+    def _deliver(self, sender: str, received: Received) -> None:
+        frame = received.frame
+        try:
+            if isinstance(frame, RaftFrame):
+                self.raft.tell(Step(frame.message))
+            elif isinstance(frame, ForwardReply | ForwardFailed):
+                self.bridge.tell(PeerAnswer(frame))
+            else:
+                self.bridge.tell(PeerRequest(sender, frame))
+        except MailboxFull:
+            self.transport.stats.dropped_inbox_full += 1
+        except ActorError:
+            pass  # stopping
+
+    async def _compact(self, snapshot: Snapshot) -> None:
+        await self.raft.deliver(Compact(snapshot))
+
+    # --- stop -------------------------------------------------------------------------------------------
+
+    def _actor_crashed(self, actor: Actor, exc: BaseException) -> None:
+        what = f"{type(exc).__name__}: {exc}"
+        log.critical("%s: %s crashed (%s); stopping the node", self.node_id, actor.name, what, exc_info=exc)
+        self.request_stop(exit_code=1)
+
+    def request_stop(self, exit_code: int = 0) -> None:
+        self.exit_code = max(self.exit_code, exit_code)
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Start, serve until asked to stop (signal or crash), shut down; returns the exit code."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        try:
+            await self.start()
+            await self._stop.wait()
+        finally:
+            await self.shutdown()
+        return self.exit_code
+
+    def _on_signal(self, signum: int) -> None:
+        if self._stop.is_set():
+            log.warning("%s: second %s: exiting at once", self.node_id, signal.Signals(signum).name)
+            os._exit(1)
+        log.info("%s: %s received: shutting down", self.node_id, signal.Signals(signum).name)
+        self.request_stop()
+
+    async def shutdown(self) -> None:
+        """Stop taking HTTP requests, let in-flight ones and fsyncs finish, close sockets and storage."""
+        if self._stopping:
+            return
+        self._stopping = True
+        bridge = getattr(self, "bridge", None)
+        if bridge is not None:
+            bridge.stopping = True
+            self.state_machine.close_streams()  # so the HTTP server can drain
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._server_task
+        for actor in reversed(self._actors):
+            try:
+                await actor.stop()
+            except Exception:
+                log.exception("%s: stopping %s failed", self.node_id, actor.name)
+        if self.storage is not None:
+            with contextlib.suppress(Exception):
+                await self.storage.close()
+        log.info("%s: stopped", self.node_id)
+
+
+async def run_node(options: NodeOptions) -> int:
+    return await Node(options).run()

@@ -1,0 +1,302 @@
+"""StateMachineActor: the farm as this node has applied it; answers writes, reads and event streams.
+
+Committed entries arrive in log order from the RaftActor. A write waits on (index, term): whatever entry is
+applied at that index answers it, and if that entry has another term the proposal was lost with its leader
+(the bridge retries with the same idempotency key, so it still applies once). Reads wait until the applied
+index reaches their read index. Every `snapshot_every` applied entries the farm is snapshotted, saved and
+the log compacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.base import Actor, reject, resolve
+from farm.queries import Query
+from farm.results import Event, Ok, Outcome
+from farm.state import FarmState
+from raft.codec import CodecError, decode_conf_change
+from raft.types import Entry, EntryKind, Membership, Snapshot
+
+log = logging.getLogger(__name__)
+
+RECENT_RESULTS = 65536  # outcomes kept for writes whose waiter arrives after the entry applied
+EVENT_BACKLOG = 10000  # events kept for Last-Event-ID resume
+SUBSCRIBER_QUEUE = 1024  # events a subscriber may lag before it is dropped
+
+
+class LeadershipLost(Exception):
+    """The proposal's entry was replaced by another leader's: its outcome is unknown, retry it."""
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitApplied:
+    """Answer with the outcome of the entry (index, term) once applied; LeadershipLost if replaced."""
+
+    index: int
+    term: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAt:
+    """Answer `query` once the applied index is at least `index` (0: at once)."""
+
+    query: Query
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    after_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotTaken:
+    snapshot: Snapshot
+
+
+class Subscription:
+    """One event-stream consumer: a bounded queue; falling behind ends the stream (the client resumes)."""
+
+    def __init__(self, backlog: list[Event]) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE + len(backlog))
+        self.closed = False
+        for event in backlog:
+            self.queue.put_nowait(event)
+
+    def offer(self, event: Event) -> bool:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.closed = True
+            return False
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        if not self.queue.full():
+            self.queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            if self.closed and self.queue.empty():
+                return
+            event = await self.queue.get()
+            if event is None:
+                return
+            yield event
+
+
+SaveSnapshot = Callable[[Snapshot], Awaitable[None]]
+
+
+class StateMachineActor(Actor):
+    def __init__(
+        self,
+        node_id: str,
+        snapshot: Snapshot | None,
+        *,
+        save_snapshot: SaveSnapshot,
+        compact: Callable[[Snapshot], Awaitable[None]],
+        snapshot_every: int = 10_000,
+        supervisor: Any = None,
+        mailbox_size: int = 8192,
+    ) -> None:
+        super().__init__(f"{node_id}.state_machine", mailbox_size=mailbox_size, supervisor=supervisor)
+        self.farm = FarmState()
+        self.applied_index = 0
+        self.applied_term = 0
+        self.membership = Membership()
+        self.snapshot_index = 0
+        self._save_snapshot = save_snapshot
+        self._compact = compact
+        self._snapshot_every = snapshot_every
+        self._snapshotting = False
+        self._recent: OrderedDict[int, tuple[int, Outcome]] = OrderedDict()
+        self._writes: dict[int, list[tuple[int, asyncio.Future[Any]]]] = {}
+        self._reads: list[tuple[int, int, Query, asyncio.Future[Any]]] = []
+        self._read_seq = itertools.count()
+        self._events: deque[Event] = deque(maxlen=EVENT_BACKLOG)
+        self._subscribers: set[Subscription] = set()
+        self.applied_listeners: list[Callable[[int], None]] = []
+        if snapshot is not None:
+            self._restore(snapshot)
+
+    async def handle(self, message: Any) -> Any:
+        match message:
+            case Apply(entries):
+                self._apply(entries)
+            case AwaitApplied(index, term):
+                return self._await_applied(index, term)
+            case QueryAt(query, index):
+                return self._query_at(query, index)
+            case Restore(snapshot):
+                self._restore(snapshot)
+            case Subscribe(after_index):
+                return self._subscribe(after_index)
+            case SnapshotTaken(snapshot):
+                self._snapshotting = False
+                self.snapshot_index = max(self.snapshot_index, snapshot.index)
+            case _:
+                raise TypeError(f"{self.name}: unexpected message {message!r}")
+        return None
+
+    async def on_stop(self) -> None:
+        self.close_streams()
+
+    def close_streams(self) -> None:
+        """End every event stream (the node is stopping)."""
+        for subscription in self._subscribers:
+            subscription.close()
+        self._subscribers.clear()
+
+    # --- applying ------------------------------------------------------------------------------------
+
+    def _apply(self, entries: tuple[Entry, ...]) -> None:
+        for entry in entries:
+            if entry.index <= self.applied_index:
+                continue  # already in the snapshot we restored
+            if entry.index != self.applied_index + 1:
+                raise RuntimeError(
+                    f"gap in committed entries: applied {self.applied_index}, got {entry.index}"
+                )
+            outcome = self._apply_one(entry)
+            self.applied_index = entry.index
+            self.applied_term = entry.term
+            self._remember(entry.index, entry.term, outcome)
+            for term, future in self._writes.pop(entry.index, ()):
+                if term == entry.term:
+                    resolve(future, outcome)
+                else:
+                    reject(future, LeadershipLost(f"entry {entry.index} was replaced by a new leader"))
+        self._serve_reads()
+        for listener in self.applied_listeners:
+            listener(self.applied_index)
+        self._maybe_snapshot()
+
+    def _apply_one(self, entry: Entry) -> Outcome:
+        if entry.kind is EntryKind.CONF_CHANGE:
+            try:
+                self.membership = self.membership.apply(decode_conf_change(entry.data))
+            except CodecError:
+                log.error("%s: undecodable configuration change at index %d", self.name, entry.index)
+            return Ok(None)
+        if not entry.data:
+            return Ok(None)  # a new leader's no-op
+        applied = self.farm.apply(entry.index, entry.data)
+        for event in applied.events:
+            self._publish(event)
+        return applied.outcome
+
+    def _remember(self, index: int, term: int, outcome: Outcome) -> None:
+        self._recent[index] = (term, outcome)
+        while len(self._recent) > RECENT_RESULTS:
+            self._recent.popitem(last=False)
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        if snapshot.index <= self.applied_index and self.applied_index:
+            return
+        self.farm = FarmState.restore(snapshot.data)
+        self.applied_index = snapshot.index
+        self.applied_term = snapshot.term
+        self.membership = snapshot.membership
+        self.snapshot_index = snapshot.index
+        self._recent.clear()
+        lost = LeadershipLost(f"a snapshot at {snapshot.index} replaced the entries: outcome unknown")
+        for index in [index for index in self._writes if index <= snapshot.index]:
+            for _term, future in self._writes.pop(index):
+                reject(future, lost)
+        self._serve_reads()
+        for listener in self.applied_listeners:
+            listener(self.applied_index)
+
+    # --- waiting for writes and reads --------------------------------------------------------------------
+
+    def _await_applied(self, index: int, term: int) -> Any:
+        if index <= self.applied_index:
+            recent = self._recent.get(index)
+            if recent is None:
+                raise LeadershipLost(f"entry {index} applied before anyone waited for it: outcome unknown")
+            if recent[0] != term:
+                raise LeadershipLost(f"entry {index} was replaced by a new leader")
+            return recent[1]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writes.setdefault(index, []).append((term, future))
+        return future
+
+    def _query_at(self, query: Query, index: int) -> Any:
+        if index <= self.applied_index:
+            return self.farm.query(query)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._reads, (index, next(self._read_seq), query, future))
+        return future
+
+    def _serve_reads(self) -> None:
+        while self._reads and self._reads[0][0] <= self.applied_index:
+            _index, _seq, query, future = heapq.heappop(self._reads)
+            if not future.done():
+                future.set_result(self.farm.query(query))
+
+    # --- events ------------------------------------------------------------------------------------------
+
+    def _publish(self, event: Event) -> None:
+        self._events.append(event)
+        for subscription in list(self._subscribers):
+            if not subscription.offer(event):
+                log.info("%s: dropped an event subscriber that fell behind", self.name)
+                self._subscribers.discard(subscription)
+
+    def _subscribe(self, after_index: int) -> Subscription:
+        subscription = Subscription([event for event in self._events if event.index > after_index])
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    # --- snapshots ---------------------------------------------------------------------------------------
+
+    def _maybe_snapshot(self) -> None:
+        if self._snapshotting or self.applied_index - self.snapshot_index < self._snapshot_every:
+            return
+        snapshot = Snapshot(self.applied_index, self.applied_term, self.membership, self.farm.snapshot())
+        self._snapshotting = True
+        self.spawn(self._persist_snapshot(snapshot), f"snapshot-{snapshot.index}")
+
+    async def _persist_snapshot(self, snapshot: Snapshot) -> None:
+        await self._save_snapshot(snapshot)  # a disk failure here crashes the node, on purpose
+        await self._compact(snapshot)
+        log.info("%s: snapshot at index %d saved, log compacted", self.name, snapshot.index)
+        await self.deliver(SnapshotTaken(snapshot))
+
+
+def events_after(state_machine: StateMachineActor, after_index: int, timeout: float) -> AsyncIterator[Event]:
+    async def stream() -> AsyncIterator[Event]:
+        subscription: Subscription = await state_machine.ask(Subscribe(after_index), timeout)
+        try:
+            async for event in subscription:
+                yield event
+        finally:
+            state_machine.unsubscribe(subscription)
+
+    return stream()

@@ -1,0 +1,41 @@
+"""pytest glue for the cluster harness: import these names into a conftest.py to use them.
+
+from tests.support.fixtures import cluster_factory, pytest_runtest_makereport  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cluster import Cluster
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def cluster_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
+    """make(size=3, extra_args=()) -> a Cluster under tmp_path; every process is killed afterwards, and the
+    nodes' logs are printed if the test failed."""
+    clusters: list[Cluster] = []
+
+    def make(size: int = 3, extra_args: tuple[str, ...] = (), name: str = "cluster") -> Cluster:
+        cluster = Cluster(tmp_path / f"{name}{len(clusters)}", size, extra_args)
+        clusters.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in clusters:
+        cluster.close()
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        for cluster in clusters:
+            print(cluster.logs())
