@@ -109,13 +109,16 @@ def replay(directory: Path) -> WalReplay:
     return WalReplay(segments, expected_seq or 1, hard_state, replayed, torn)
 
 
-def join(replayed: LogReplay, snapshot: Snapshot | None, skipped: list[str]) -> tuple[Entry, ...]:
+def join(
+    replayed: LogReplay, snapshot: Snapshot | None, skipped: list[str]
+) -> tuple[tuple[Entry, ...], bool]:
     """The entries after the snapshot, applying Raft's rule (§7, fig. 13 step 6-7): keep the log after a
-    snapshot only when it holds the snapshot's last entry with the same term, else discard it whole."""
+    snapshot only when it holds the snapshot's last entry with the same term, else discard it whole.
+    The flag says the WAL must record that discard (a crash came between the snapshot and its log reset)."""
     index, term = (snapshot.index, snapshot.term) if snapshot is not None else (0, 0)
     base = replayed.base
     if base is None:
-        return ()
+        return (), False
     if base > index:
         path, offset = replayed.where
         skipped_note = f" (skipped newer snapshots: {'; '.join(skipped)})" if skipped else ""
@@ -130,7 +133,7 @@ def join(replayed: LogReplay, snapshot: Snapshot | None, skipped: list[str]) -> 
         agrees = replayed.base_term is None or replayed.base_term == term
     else:
         agrees = index <= base + len(entries) and entries[index - base - 1].term == term
-    return tuple(entries[index - base :]) if agrees else ()
+    return (tuple(entries[index - base :]), False) if agrees else ((), True)
 
 
 def hard_state_record(replay_result: WalReplay) -> bytes | None:

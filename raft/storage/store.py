@@ -126,12 +126,14 @@ class Storage:
         remove_temp_files(snap_dir)
         snapshot, skipped = snapshots.newest_valid(snap_dir)
         replayed = recovery.replay(wal_dir)
-        entries = recovery.join(replayed.log, snapshot, skipped)
+        entries, reset = recovery.join(replayed.log, snapshot, skipped)
         if replayed.torn is not None:
             recovery.cut_torn_tail(replayed.torn, durations)
         wal = Wal(
             wal_dir, replayed.segments, replayed.next_seq, segment_bytes, recovery.hard_state_record(replayed)
         )
+        if reset and snapshot is not None:
+            wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
         recovered = RecoveredState(replayed.hard_state or HardState(), snapshot, entries)
         return cls(path, owner, recovered, wal, lock_fd)
 
