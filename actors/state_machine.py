@@ -222,6 +222,7 @@ class StateMachineActor(Actor):
         self.membership = snapshot.membership
         self.snapshot_index = snapshot.index
         self._recent.clear()
+        log.info("%s: restored the farm from a snapshot at index %d", self.name, snapshot.index)
         lost = LeadershipLost(f"a snapshot at {snapshot.index} replaced the entries: outcome unknown")
         for index in [index for index in self._writes if index <= snapshot.index]:
             for _term, future in self._writes.pop(index):

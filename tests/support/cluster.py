@@ -38,11 +38,13 @@ def wait_for(
     last: Any = None
     while True:
         try:
-            last = condition()
+            value = condition()
         except Exception as exc:  # a node mid-restart refuses connections: keep polling
             last = exc
-        if last:
-            return last
+        else:
+            if value:
+                return value
+            last = value
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"waited {timeout:.1f}s for {what or condition}; last saw {last!r}")
         time.sleep(interval)
