@@ -76,6 +76,7 @@ def test_a_far_behind_node_catches_up_through_a_snapshot(cluster_factory: Callab
     node3.start()
     expected = [f"p{number:03d}" for number in range(121)]
     wait_for(lambda: printer_ids(node3, "stale") == expected, 30, what="node3 to catch up")
-    restored = [int(m) for m in re.findall(r"restored the farm from a snapshot at index (\d+)", node3.log_text())]
+    pattern = r"restored the farm from a snapshot at index (\d+)"
+    restored = [int(index) for index in re.findall(pattern, node3.log_text())]
     assert max(restored) > 25, "node3 should have been sent a snapshot, not the compacted log"
     assert node3.state() == "Follower"

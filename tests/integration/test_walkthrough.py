@@ -84,7 +84,8 @@ def test_seed_walkthrough_then_any_node_serves_writes(cluster_factory: Callable[
     assert reply.status == 201, reply.body
     reply = node3.post("/api/v1/filaments", dict(FILAMENT, id="f2", color="Red"))
     assert reply.status == 201, reply.body
-    reply = node2.post("/api/v1/print_jobs", dict(JOB, job_id="job2", printer_id="printer2", filament_id="f2"))
+    job2 = dict(JOB, job_id="job2", printer_id="printer2", filament_id="f2")
+    reply = node2.post("/api/v1/print_jobs", job2)
     assert reply.status == 201, reply.body
     reply = node3.put("/api/v1/print_jobs/job2/status?status=Running")
     assert reply.status == 200 and reply.json()["status"] == "Running"
