@@ -1,0 +1,164 @@
+"""Whole nodes in one event loop (real core, storage, transport, HTTP server), driven through the bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.node import Node, NodeOptions
+from farm.commands import CreatePrinter
+from farm.queries import ListPrinters
+from farm.results import Ok, Rejected
+from httpapi.bridge import NoLeader
+from raft.storage import DiskFailure
+from tests.support.cluster import free_ports
+
+
+def options(tmp_path: Path, node_id: str, **kwargs: Any) -> NodeOptions:
+    http_port, raft_port = free_ports(2)
+    return NodeOptions(
+        node_id=node_id,
+        raft_addr=f"127.0.0.1:{raft_port}",
+        data_dir=str(tmp_path / node_id),
+        http_port=http_port,
+        tick_ms=10,
+        **kwargs,
+    )
+
+
+async def until(condition: Any, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def printers(outcome: Any) -> list[str]:
+    assert isinstance(outcome, Ok), outcome
+    return [item["id"] for item in outcome.value.items]
+
+
+async def three_nodes(tmp_path: Path) -> list[Node]:
+    nodes = [Node(options(tmp_path, f"n{i}", bootstrap=i == 1)) for i in (1, 2, 3)]
+    for node in nodes:
+        await node.start()
+    await until(lambda: nodes[0].bridge.raft_state() == "Leader")
+    for node in nodes[1:]:
+        assert isinstance(await nodes[0].bridge.join(node.node_id, node.options.raft_addr), Ok)
+    await until(lambda: all(len(n.raft.node.membership.voters) == 3 for n in nodes))
+    return nodes
+
+
+def test_a_node_that_belongs_to_no_cluster_answers_no_leader_in_time(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        node = Node(options(tmp_path, "lonely", request_timeout=0.3))
+        await node.start()
+        try:
+            assert node.bridge.raft_state() == "Follower"
+            assert not node.bridge.is_ready()
+            with pytest.raises(NoLeader):
+                await node.bridge.write(CreatePrinter("p1", "HP", "L12"))
+            with pytest.raises(NoLeader):
+                await node.bridge.read(ListPrinters())
+            assert printers(await node.bridge.read(ListPrinters(), "stale")) == []
+        finally:
+            await node.shutdown()
+
+    run(scenario())
+
+
+def test_bootstrap_on_a_bootstrapped_dir_keeps_the_cluster(tmp_path: Path, caplog: Any) -> None:
+    async def scenario() -> None:
+        opts = options(tmp_path, "n1", bootstrap=True)
+        first = Node(opts)
+        await first.start()
+        await until(lambda: first.bridge.raft_state() == "Leader")
+        await first.bridge.write(CreatePrinter("p1", "HP", "L12"))
+        cluster_id = first.storage.cluster_id
+        await first.shutdown()
+        second = Node(opts)
+        with caplog.at_level(logging.INFO):
+            await second.start()
+        try:
+            assert second.storage.cluster_id == cluster_id
+            assert "already bootstrapped" in caplog.text
+            await until(lambda: second.bridge.raft_state() == "Leader")
+            assert printers(await second.bridge.read(ListPrinters())) == ["p1"]
+        finally:
+            await second.shutdown()
+
+    run(scenario())
+
+
+def test_a_disk_failure_stops_the_node_loudly_with_a_nonzero_exit(tmp_path: Path, caplog: Any) -> None:
+    async def scenario() -> None:
+        node = Node(options(tmp_path, "n1", bootstrap=True, request_timeout=1.0))
+        await node.start()
+        await until(lambda: node.bridge.raft_state() == "Leader")
+
+        async def broken(*_args: Any) -> None:
+            raise DiskFailure("no space left on device")
+
+        node.storage.save = broken
+        with caplog.at_level(logging.CRITICAL):
+            with pytest.raises(Exception):  # noqa: B017 - whatever the bridge says, the node must stop
+                await node.bridge.write(CreatePrinter("p1", "HP", "L12"))
+            await until(lambda: node._stop.is_set())
+        assert node.exit_code == 1
+        assert "n1.raft crashed (DiskFailure: no space left on device); stopping the node" in caplog.text
+        await node.shutdown()
+
+    run(scenario())
+
+
+def test_followers_forward_writes_once_per_key_and_serve_events(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        nodes = await three_nodes(tmp_path)
+        try:
+            leader = next(n for n in nodes if n.bridge.raft_state() == "Leader")
+            follower = next(n for n in nodes if n is not leader)
+            stream = follower.bridge.events(follower.state_machine.applied_index)
+            first = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
+            again = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
+            assert first == again == Ok({"id": "p1", "company": "HP", "model": "L12"})
+            refused = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-2")
+            assert isinstance(refused, Rejected) and refused.code == "already_exists"
+            event = await anext(aiter(stream))
+            assert (event.type, event.data["id"]) == ("printer.created", "p1")
+            for node in nodes:
+                assert printers(await node.bridge.read(ListPrinters())) == ["p1"]
+            assert follower.metrics.forwarded._value.get() >= 3
+        finally:
+            for node in nodes:
+                await node.shutdown()
+
+    run(scenario())
+
+
+def test_transfer_and_remove_through_a_follower(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        nodes = await three_nodes(tmp_path)
+        try:
+            leader = next(n for n in nodes if n.bridge.raft_state() == "Leader")
+            others = [n for n in nodes if n is not leader]
+            target, asker = others
+            assert await asker.bridge.transfer_leadership(target.node_id) == Ok(None)
+            await until(lambda: target.bridge.raft_state() == "Leader")
+            removed = await asker.bridge.remove_member(leader.node_id)
+            assert removed == Ok(None)
+            await until(lambda: leader.node_id not in target.raft.node.membership.ids)
+            missing = await asker.bridge.remove_member("nobody")
+            assert isinstance(missing, Rejected) and missing.code == "not_found"
+            assert isinstance(await asker.bridge.write(CreatePrinter("p2", "HP", "L12")), Ok)
+        finally:
+            for node in nodes:
+                await node.shutdown()
+
+    run(scenario())

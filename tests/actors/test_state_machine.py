@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from actors.state_machine import (
+    SUBSCRIBER_QUEUE,
+    Apply,
+    AwaitApplied,
+    LeadershipLost,
+    QueryAt,
+    Restore,
+    StateMachineActor,
+    Subscribe,
+    Subscription,
+)
+from farm.codec import encode_command, encode_proposal
+from farm.commands import CreatePrinter
+from farm.queries import GetPrinter, ListPrinters
+from farm.results import Ok, Page, Rejected
+from farm.state import FarmState
+from raft.codec import encode_conf_change
+from raft.types import ConfChange, ConfChangeKind, Entry, EntryKind, Member, Membership, Snapshot
+
+BOOT = Snapshot(1, 1, Membership((Member("n1", "a1", True),)))
+
+
+def printer_entry(index: int, term: int, printer_id: str, key: str | None = None) -> Entry:
+    data = encode_proposal(encode_command(CreatePrinter(printer_id, "HP", "L12")), 1_700_000_000_000, key)
+    return Entry(term, index, EntryKind.NORMAL, data)
+
+
+class Saved:
+    def __init__(self) -> None:
+        self.saved: list[Snapshot] = []
+        self.compacted: list[Snapshot] = []
+
+    async def save(self, snapshot: Snapshot) -> None:
+        self.saved.append(snapshot)
+
+    async def compact(self, snapshot: Snapshot) -> None:
+        self.compacted.append(snapshot)
+
+
+def make(snapshot_every: int = 10_000, snapshot: Snapshot | None = BOOT) -> tuple[StateMachineActor, Saved]:
+    saved = Saved()
+    actor = StateMachineActor(
+        "n1", snapshot, save_snapshot=saved.save, compact=saved.compact, snapshot_every=snapshot_every
+    )
+    actor.start()
+    return actor, saved
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 10))
+
+
+def test_a_write_waiter_gets_its_outcome_whether_it_arrives_before_or_after_the_apply() -> None:
+    async def scenario() -> None:
+        actor, _ = make()
+        early = asyncio.ensure_future(actor.ask(AwaitApplied(2, 1), 5))
+        await asyncio.sleep(0)
+        await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 1, "p1"))))
+        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        late = await actor.ask(AwaitApplied(3, 1), 5)
+        assert isinstance(late, Rejected) and late.code == "already_exists"
+        assert actor.applied_index == 3
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_a_waiter_whose_entry_was_replaced_learns_leadership_was_lost() -> None:
+    async def scenario() -> None:
+        actor, _ = make()
+        waiter = asyncio.ensure_future(actor.ask(AwaitApplied(2, 1), 5))
+        await asyncio.sleep(0)
+        await actor.deliver(Apply((printer_entry(2, 2, "other"),)))  # term 2's entry won index 2
+        with pytest.raises(LeadershipLost):
+            await waiter
+        with pytest.raises(LeadershipLost):
+            await actor.ask(AwaitApplied(2, 1), 5)
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_reads_wait_for_their_read_index() -> None:
+    async def scenario() -> None:
+        actor, _ = make()
+        read = asyncio.ensure_future(actor.ask(QueryAt(GetPrinter("p1"), 2), 5))
+        stale = await actor.ask(QueryAt(GetPrinter("p1"), 0), 5)
+        assert isinstance(stale, Rejected) and stale.code == "not_found"
+        assert not read.done()
+        await actor.deliver(Apply((printer_entry(2, 1, "p1"),)))
+        assert await read == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_snapshots_every_n_entries_carry_membership_and_state() -> None:
+    async def scenario() -> None:
+        actor, saved = make(snapshot_every=3)
+        change = ConfChange(ConfChangeKind.ADD_LEARNER, "n2", "a2")
+        entries = [Entry(1, 2, EntryKind.CONF_CHANGE, encode_conf_change(change)), Entry(2, 3)]
+        entries += [printer_entry(index, 2, f"p{index}") for index in range(4, 9)]
+        await actor.deliver(Apply(tuple(entries)))
+        async with asyncio.timeout(5):
+            while not saved.compacted:
+                await asyncio.sleep(0.001)
+        snapshot = saved.saved[0]
+        assert (snapshot.index, snapshot.term) == (8, 2)  # all of one Apply, then one snapshot
+        assert snapshot.membership.get("n2") == Member("n2", "a2", False)
+        restored = FarmState.restore(snapshot.data).query(ListPrinters())
+        assert isinstance(restored, Ok) and isinstance(restored.value, Page) and restored.value.total == 5
+        assert saved.compacted == [snapshot]
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_restore_replaces_the_farm_and_fails_writes_it_swallowed() -> None:
+    async def scenario() -> None:
+        source = FarmState()
+        source.apply(5, printer_entry(5, 3, "from-snapshot").data)
+        actor, _ = make()
+        waiter = asyncio.ensure_future(actor.ask(AwaitApplied(4, 2), 5))
+        read = asyncio.ensure_future(actor.ask(QueryAt(GetPrinter("from-snapshot"), 6), 5))
+        await asyncio.sleep(0)
+        await actor.deliver(Restore(Snapshot(6, 3, BOOT.membership, source.snapshot())))
+        with pytest.raises(LeadershipLost):
+            await waiter
+        assert (await read).value["id"] == "from-snapshot"
+        await actor.deliver(Apply((printer_entry(6, 3, "old"), printer_entry(7, 3, "new"))))
+        assert (await actor.ask(QueryAt(ListPrinters(), 7), 5)).value.total == 2
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_event_streams_resume_from_the_backlog_and_drop_slow_consumers() -> None:
+    async def scenario() -> None:
+        actor, _ = make()
+        await actor.deliver(Apply(tuple(printer_entry(index, 1, f"p{index}") for index in range(2, 6))))
+        resumed: Subscription = await actor.ask(Subscribe(3), 5)
+        seen = []
+        async with asyncio.timeout(5):
+            async for event in resumed:
+                seen.append(event.index)
+                if len(seen) == 2:
+                    break
+        assert seen == [4, 5]
+        slow: Subscription = await actor.ask(Subscribe(5), 5)
+        burst = range(6, 6 + SUBSCRIBER_QUEUE + 5)
+        await actor.deliver(Apply(tuple(printer_entry(index, 1, f"p{index}") for index in burst)))
+        await actor.ask(QueryAt(ListPrinters(), 0), 5)
+        count = 0
+        async with asyncio.timeout(5):
+            async for _event in slow:
+                count += 1
+        assert count == SUBSCRIBER_QUEUE  # then the stream ended instead of silently skipping events
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_a_gap_in_committed_entries_crashes_loudly() -> None:
+    async def scenario() -> None:
+        crashes: list[BaseException] = []
+        saved = Saved()
+        actor = StateMachineActor(
+            "n1",
+            BOOT,
+            save_snapshot=saved.save,
+            compact=saved.compact,
+            supervisor=lambda _actor, exc: crashes.append(exc),
+        )
+        actor.start()
+        await actor.deliver(Apply((printer_entry(3, 1, "p"),)))
+        async with asyncio.timeout(5):
+            while not crashes:
+                await asyncio.sleep(0.001)
+        assert "gap" in str(crashes[0])
+        await actor.stop()
+
+    run(scenario())
