@@ -162,6 +162,7 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
                 processes[node_id] = subprocess.Popen(
                     argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
+            click.echo(f"      {node_id} is pid {processes[node_id].pid}")
             if index == 0:
                 _wait(lambda url=url: _get(url + "/raft/state") == "Leader", 30, lambda: stop_requested)
                 click.echo(f"      {node_id} bootstrapped and leads")
