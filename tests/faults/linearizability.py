@@ -308,7 +308,9 @@ def minimize(
         else:
             low = middle + 1
     if cuts:
-        current = prefix(current, cuts[high])
+        # an operation cut off by the prefix is indeterminate; if it is a read it no longer says anything
+        current = [op for op in prefix(current, cuts[high])
+                   if not (op.ret is None and model.is_read_only(op.input, UNKNOWN))]
     for op in sorted(current, key=lambda o: o.call, reverse=True):
         if time.monotonic() > budget.deadline:
             break

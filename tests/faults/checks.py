@@ -1,0 +1,191 @@
+"""What must hold after every scenario, once the cluster is healed and has converged.
+
+- every node holds the same jobs and filaments (compared field by field), with no duplicate ids;
+- every acknowledged job creation is present on every node, every acknowledged final status is kept;
+- the filament ledger is exact on every node: remaining = initial - used of its jobs, reserved = summed
+  weight of its Queued/Running/Paused jobs, 0 <= reserved <= remaining <= total,
+  available = remaining - reserved;
+- the whole history, with each node's final copy appended as reads, is linearizable under both models.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.faults.history import History
+from tests.faults.linearizability import Budget, CheckResult, Verdict, check, format_ops, minimize
+from tests.faults.models import (
+    ACTIVE,
+    CreateJob,
+    FilamentModel,
+    JobModel,
+    JobView,
+    ReadFilament,
+    ReadJob,
+    Refused,
+    SetStatus,
+)
+from tests.faults.workload import Farm, filament_view, job_view
+from tests.support.cluster import Cluster, wait_for
+
+FINAL_CLIENT = 1000  # final reads are recorded as clients 1000 + node number
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+    linearizability: list[tuple[str, CheckResult]] = field(default_factory=list)
+    slices: list[str] = field(default_factory=list)  # the smallest failing slices, formatted
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(r.verdict is Verdict.OK for _, r in self.linearizability)
+
+    def summary(self) -> str:
+        parts = [f"{name}: {result.verdict.value} ({len(result.partitions)} keys)"
+                 for name, result in self.linearizability]
+        return "; ".join(parts)
+
+
+def converge(cluster: Cluster, timeout: float = 60.0) -> None:
+    """A leader, every node a voter following it, every node's applied index equal to the leader's commit."""
+    cluster.wait_converged(timeout)
+
+    def same_applied() -> bool:
+        statuses = [node.status() for node in cluster.nodes]
+        if any(s is None for s in statuses):
+            return False
+        return len({s["applied_index"] for s in statuses if s}) == 1
+
+    wait_for(same_applied, timeout, what="every node to apply the same index")
+
+
+Copies = dict[str, tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]]  # node -> (jobs, filaments)
+
+
+def final_copies(
+    cluster: Cluster, history: History, farm: Farm, job_ids: list[str], findings: Findings
+) -> Copies:
+    """Each node's jobs and filaments (stale reads of its own copy), also appended to the history as reads."""
+    copies = {}
+    for number, node in enumerate(cluster.nodes):
+        client = FINAL_CLIENT + number
+        call = history.clock()
+        jobs_reply = node.get("/api/v1/print_jobs?consistency=stale", timeout=30)
+        filaments_reply = node.get("/api/v1/filaments?consistency=stale", timeout=30)
+        ret = history.clock()
+        assert jobs_reply.status == 200 and filaments_reply.status == 200, (jobs_reply, filaments_reply)
+        jobs_list, filaments_list = jobs_reply.json(), filaments_reply.json()
+        for what, items, key, reply in (("job", jobs_list, "job_id", jobs_reply),
+                                        ("filament", filaments_list, "id", filaments_reply)):
+            duplicates = [k for k, n in Counter(item[key] for item in items).items() if n > 1]
+            if duplicates:
+                findings.problems.append(f"{node.node_id}: duplicate {what} ids {duplicates[:10]}")
+            total = reply.headers.get("x-total-count")
+            if total is not None and int(total) != len(items):
+                findings.problems.append(f"{node.node_id}: X-Total-Count {total} but {len(items)} {what}s")
+        jobs = {j["job_id"]: j for j in jobs_list}
+        filaments = {f["id"]: f for f in filaments_list}
+        copies[node.node_id] = (jobs, filaments)
+        anomalies: list[str] = []
+        for job_id, fid in job_ids_with_filaments(history, job_ids):
+            record = history.call(client, ReadJob(job_id, fid))
+            record.call = call
+            history.returned(record, job_view(jobs[job_id]) if job_id in jobs else Refused("not_found"))
+            record.ret = ret
+        for fid in farm.filaments:
+            record = history.call(client, ReadFilament(fid))
+            record.call = call
+            history.returned(record, filament_view(filaments[fid], anomalies) if fid in filaments
+                             else Refused("not_found"))
+            record.ret = ret
+        findings.problems += [f"{node.node_id}: {a}" for a in anomalies]
+    return copies
+
+
+def job_ids_with_filaments(history: History, job_ids: list[str]) -> list[tuple[str, str]]:
+    filament_of = {r.input.job_id: r.input.filament_id for r in history.records
+                   if isinstance(r.input, CreateJob)}
+    return [(job_id, filament_of[job_id]) for job_id in job_ids if job_id in filament_of]
+
+
+def compare_copies(copies: Copies, findings: Findings) -> None:
+    names = sorted(copies)
+    first = names[0]
+    for other in names[1:]:
+        for index, what in ((0, "jobs"), (1, "filaments")):
+            a, b = copies[first][index], copies[other][index]
+            if a != b:
+                only_a = sorted(set(a) - set(b))[:5]
+                only_b = sorted(set(b) - set(a))[:5]
+                differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])[:5]
+                findings.problems.append(
+                    f"{what} differ between {first} and {other}: only on {first} {only_a}, only on {other} "
+                    f"{only_b}, different {[(k, a[k], b[k]) for k in differ]}"
+                )
+
+
+def check_acknowledged(history: History, copies: Copies, findings: Findings) -> None:
+    """Acknowledged creations exist everywhere; acknowledged terminal statuses are what every node shows."""
+    for record in history.records:
+        if record.ret is None or record.client >= FINAL_CLIENT:
+            continue
+        op, output = record.input, record.output
+        for node_id, (jobs, _) in copies.items():
+            if isinstance(op, CreateJob) and isinstance(output, JobView) and op.job_id not in jobs:
+                findings.problems.append(f"acknowledged job {op.job_id} is missing on {node_id}")
+            if isinstance(op, SetStatus) and isinstance(output, JobView) and output.status not in ACTIVE:
+                shown = jobs.get(op.job_id, {}).get("status")
+                if shown != output.status:
+                    findings.problems.append(
+                        f"job {op.job_id} was acknowledged {output.status} but {node_id} shows {shown}"
+                    )
+
+
+def check_ledger(farm: Farm, copies: Copies, findings: Findings) -> None:
+    for node_id, (jobs, filaments) in copies.items():
+        for fid in farm.filaments:
+            fil = filaments.get(fid)
+            if fil is None:
+                findings.problems.append(f"{node_id}: filament {fid} is missing")
+                continue
+            mine = [j for j in jobs.values() if j["filament_id"] == fid]
+            used = sum(j.get("used_weight_in_grams") or 0 for j in mine if j["status"] not in ACTIVE)
+            reserved = sum(j["print_weight_in_grams"] for j in mine if j["status"] in ACTIVE)
+            expect = {"remaining_weight_in_grams": farm.initial[fid] - used,
+                      "reserved_weight_in_grams": reserved,
+                      "available_weight_in_grams": farm.initial[fid] - used - reserved}
+            shown = {k: fil[k] for k in expect}
+            if shown != expect:
+                findings.problems.append(f"{node_id}: ledger of {fid} is {shown}, its jobs say {expect}")
+            if not 0 <= fil["reserved_weight_in_grams"] <= fil["remaining_weight_in_grams"] \
+                    <= fil["total_weight_in_grams"]:
+                findings.problems.append(f"{node_id}: filament {fid} out of bounds: {fil}")
+
+
+def check_history(history: History, farm: Farm, findings: Findings, seconds: float = 60.0) -> None:
+    ops = history.operations()
+    models = [("per-job", JobModel()), ("per-filament", FilamentModel(farm.all_printers))]
+    for name, model in models:
+        result = check(model, ops, Budget(seconds=seconds))
+        findings.linearizability.append((name, result))
+        for key in result.illegal_keys[:2]:
+            part = [op for op in ops if model.key(op.input) == key]
+            small = minimize(model, key, part)
+            findings.slices.append(
+                f"{name} model, key {key}: {len(part)} operations, smallest failing slice ({len(small)}):\n"
+                + format_ops(small, origin=history.origin)
+            )
+
+
+def check_all(cluster: Cluster, history: History, farm: Farm, job_ids: list[str]) -> Findings:
+    findings = Findings()
+    converge(cluster)
+    copies = final_copies(cluster, history, farm, job_ids, findings)
+    compare_copies(copies, findings)
+    check_acknowledged(history, copies, findings)
+    check_ledger(farm, copies, findings)
+    check_history(history, farm, findings)
+    return findings
