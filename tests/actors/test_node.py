@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zmq
 
 from actors.node import Node, NodeOptions
 from farm.commands import CreatePrinter
@@ -160,5 +161,28 @@ def test_transfer_and_remove_through_a_follower(tmp_path: Path) -> None:
         finally:
             for node in nodes:
                 await node.shutdown()
+
+    run(scenario())
+
+
+def test_garbage_on_the_raft_port_is_dropped_counted_and_harmless(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        node = Node(options(tmp_path, "n1", bootstrap=True))
+        await node.start()
+        raw = zmq.Context.instance().socket(zmq.DEALER)
+        raw.setsockopt(zmq.LINGER, 0)
+        raw.setsockopt(zmq.IDENTITY, b"intruder")
+        raw.connect(f"tcp://{node.options.raft_addr}")
+        try:
+            await until(lambda: node.bridge.raft_state() == "Leader")
+            raw.send(b"\x00 not msgpack")  # queued by the DEALER until its connection is up
+            await until(lambda: node.transport.stats.dropped_malformed > 0)
+            body, content_type = node.bridge.metrics()
+            assert content_type.startswith("text/plain")
+            assert 'printfarm_peer_frames_dropped{node_id="n1",reason="malformed"}' in body.decode()
+            assert isinstance(await node.bridge.write(CreatePrinter("p1", "HP", "L12")), Ok)
+        finally:
+            raw.close()
+            await node.shutdown()
 
     run(scenario())
