@@ -404,10 +404,11 @@ class RaftNode:
             ReadIndexRequest: self._on_read_index_request,
         }
         last = self.log.last_index()
+        # Members in configuration order, never set order: the core must be deterministic.
         self._progress = {
-            node_id: Progress(last + 1, self.config.max_inflight)
-            for node_id in self.membership.ids
-            if node_id != self.node_id
+            member.node_id: Progress(last + 1, self.config.max_inflight)
+            for member in self.membership.members
+            if member.node_id != self.node_id
         }
         # Any configuration entry we hold may be uncommitted: allow no change before our first commit.
         self._pending_conf_index = last
@@ -822,7 +823,8 @@ class RaftNode:
         """Track exactly the current members; the quorum may have changed, so re-check commit and reads."""
         ids = self.membership.ids
         next_index = self.log.last_index() + 1
-        for node_id in ids:
+        for member in self.membership.members:
+            node_id = member.node_id
             if node_id != self.node_id and node_id not in self._progress:
                 progress = Progress(next_index, self.config.max_inflight)
                 progress.recent_active = True  # give a newcomer a full election timeout before it counts

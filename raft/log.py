@@ -2,7 +2,7 @@
 
 The runtime persists what Ready hands it; this class only tracks how far that has got. Indices:
 
-    snapshot_index <= applied <= applying <= committed <= last_index()
+    applied <= applying <= committed <= last_index(),  snapshot_index <= applying
     stable_index < persist_from <= last_index() + 1
 
 `applying` is how far committed entries have been handed out in a Ready (applied once advance() says so);

@@ -1,0 +1,517 @@
+"""A deterministic simulator for RaftNode clusters: fake network, disks and clock, and a safety checker.
+
+The network can drop, duplicate, reorder and partition messages. Each node follows the Ready contract the
+runtime does: messages leave when the Ready is taken; hard state, entries and snapshot become durable only
+when the simulated persist completes, and only then do persisted_messages leave and committed entries apply.
+A crash loses everything not yet durable (the in-flight Ready, the in-memory log, the state machine); a
+restart resumes from the durable state alone.
+
+Checker asserts after every delivered message: election safety, log matching, leader completeness, state
+machine safety, committed entries never lost or changed, and the core's own index invariants.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import msgpack
+
+from raft.codec import decode_conf_change
+from raft.core import RaftConfig, RaftNode, Role
+from raft.messages import Message
+from raft.ready import Ready
+from raft.types import (
+    ConfChangeKind,
+    Entry,
+    EntryKind,
+    HardState,
+    Member,
+    Membership,
+    RecoveredState,
+    Snapshot,
+)
+
+
+class SafetyViolation(AssertionError):
+    pass
+
+
+def cluster_state(ids: Iterable[str]) -> RecoveredState:
+    """A preconfigured cluster of voters, as if each had been bootstrapped with the same snapshot."""
+    membership = Membership(tuple(Member(node_id, f"addr-{node_id}", True) for node_id in ids))
+    return RecoveredState(HardState(1, None, 1), Snapshot(1, 1, membership, b""))
+
+
+# --- one node's disk and state machine ---------------------------------------------------------------
+
+
+@dataclass
+class Durable:
+    """What survives a crash: exactly what completed persists wrote."""
+
+    hard_state: HardState = field(default_factory=HardState)
+    snapshot: Snapshot | None = None
+    entries: list[Entry] = field(default_factory=list)
+
+    def base(self) -> int:
+        return self.snapshot.index if self.snapshot else 0
+
+    def last_index(self) -> int:
+        return self.base() + len(self.entries)
+
+    def save(self, ready: Ready) -> None:
+        if ready.snapshot is not None:
+            self.snapshot = ready.snapshot
+            self.entries = []  # an installed snapshot replaces the whole log
+        if ready.entries:
+            first = ready.entries[0].index
+            base = self.base()
+            if not base < first <= self.last_index() + 1:
+                raise SafetyViolation(
+                    f"Ready entries start at {first}, durable log is ({base}, {self.last_index()}]"
+                )
+            del self.entries[first - base - 1 :]
+            self.entries.extend(ready.entries)
+        if ready.hard_state is not None:
+            self.hard_state = ready.hard_state
+        if self.hard_state.commit > self.last_index():
+            raise SafetyViolation(
+                f"durable commit {self.hard_state.commit} beyond durable log {self.last_index()}"
+            )
+
+    def compact(self, snapshot: Snapshot) -> None:
+        keep_from = snapshot.index - self.base()
+        self.entries = self.entries[keep_from:]
+        self.snapshot = snapshot
+
+    def recovered(self) -> RecoveredState:
+        return RecoveredState(self.hard_state, self.snapshot, tuple(self.entries))
+
+
+@dataclass
+class App:
+    """The replicated state machine: the data of every non-empty NORMAL entry applied, with its index."""
+
+    index: int = 0
+    items: list[tuple[int, bytes]] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        return msgpack.packb([self.index, self.items], use_bin_type=True)
+
+    @classmethod
+    def restore(cls, snapshot: Snapshot | None) -> App:
+        if snapshot is None or not snapshot.data:
+            return cls(snapshot.index if snapshot else 0, [])
+        index, items = msgpack.unpackb(snapshot.data, raw=False)
+        return cls(index, [(i, d) for i, d in items])
+
+
+class SimNode:
+    def __init__(self, node_id: str, config: RaftConfig, durable: Durable, seed: int) -> None:
+        self.node_id = node_id
+        self.config = config
+        self.durable = durable
+        self.seed = seed
+        self.restarts = 0
+        self.raft: RaftNode | None = None
+        self.in_flight: Ready | None = None
+        self.app = App()
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.raft is not None
+
+    def start(self) -> None:
+        rng = random.Random(self.seed * 7919 + self.restarts)
+        self.raft = RaftNode(self.config, self.durable.recovered(), rng)
+        self.in_flight = None
+        self.app = App.restore(self.durable.snapshot)
+
+    def crash(self) -> None:
+        self.raft = None
+        self.in_flight = None
+        self.app = App()
+        self.restarts += 1
+
+
+# --- the checker ---------------------------------------------------------------------------------------
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.leaders: dict[int, str] = {}  # term -> the one leader of that term
+        self.entries_seen: dict[
+            tuple[int, int], tuple[EntryKind, bytes, int]
+        ] = {}  # (index, term) -> content
+        self.committed: dict[int, int] = {}  # index -> term, for every index known committed anywhere
+        self.max_committed = 0
+        self.applied: dict[int, tuple[int, EntryKind, bytes]] = {}  # index -> what was applied there
+        self._log_cursor: dict[str, tuple[int, int, Entry | None]] = {}
+        self._commit_cursor: dict[str, int] = {}
+        self._leader_checked: set[tuple[str, int]] = set()
+
+    def fail(self, what: str) -> None:
+        raise SafetyViolation(what)
+
+    def forget(self, node_id: str) -> None:
+        """The node restarted: its memory is gone, re-check it from scratch."""
+        self._log_cursor.pop(node_id, None)
+        self._commit_cursor.pop(node_id, None)
+
+    def check(self, node: SimNode) -> None:
+        raft = node.raft
+        if raft is None:
+            return
+        log = raft.log
+        last = log.last_index()
+        if not (log.applied <= log.applying <= log.committed <= last and log.snapshot_index <= log.applying):
+            self.fail(
+                f"{node.node_id}: index invariant broken: snapshot {log.snapshot_index} "
+                f"applied {log.applied} applying {log.applying} commit {log.committed} last {last}"
+            )
+        if not log.stable_index < log.persist_from <= log.last_index() + 1:
+            self.fail(f"{node.node_id}: stable {log.stable_index} persist_from {log.persist_from}")
+        if raft.role is Role.LEADER:
+            holder = self.leaders.setdefault(raft.term, node.node_id)
+            if holder != node.node_id:
+                self.fail(f"election safety: {holder} and {node.node_id} both lead term {raft.term}")
+        self._check_log(node)
+        self._check_commit(node)
+        if raft.role is Role.LEADER and (node.node_id, raft.term) not in self._leader_checked:
+            self._leader_checked.add((node.node_id, raft.term))
+            self._check_leader_completeness(node)
+
+    def _check_log(self, node: SimNode) -> None:
+        log = node.raft.log
+        entries = log.entries
+        cursor = self._log_cursor.get(node.node_id)
+        start = 0
+        if cursor is not None:
+            snapshot_index, count, last = cursor
+            same_base = snapshot_index == log.snapshot_index and count <= len(entries)
+            if same_base and (count == 0 or entries[count - 1] is last):
+                start = count
+        seen = self.entries_seen
+        base = log.snapshot_index + 1
+        for k in range(start, len(entries)):
+            entry = entries[k]
+            if entry.index != base + k:
+                self.fail(
+                    f"{node.node_id}: entry {entry} at position {k} after snapshot {log.snapshot_index}"
+                )
+            prev_term = entries[k - 1].term if k else log.snapshot_term
+            content = (entry.kind, entry.data, prev_term)
+            known = seen.setdefault((entry.index, entry.term), content)
+            if known != content:
+                self.fail(f"log matching: {node.node_id} has {entry} after term {prev_term}, others {known}")
+        self._log_cursor[node.node_id] = (log.snapshot_index, len(entries), entries[-1] if entries else None)
+
+    def _check_commit(self, node: SimNode) -> None:
+        log = node.raft.log
+        done = self._commit_cursor.get(node.node_id, 0)
+        if log.committed <= done:
+            self._commit_cursor[node.node_id] = log.committed
+            return
+        if log.snapshot_index > done:
+            self._record_commit(node, log.snapshot_index, log.snapshot_term)
+        for index in range(max(done, log.snapshot_index) + 1, log.committed + 1):
+            self._record_commit(node, index, log.term(index))
+        self._commit_cursor[node.node_id] = log.committed
+
+    def _record_commit(self, node: SimNode, index: int, term: int | None) -> None:
+        if term is None:
+            self.fail(f"{node.node_id}: committed index {index} has no entry")
+        known = self.committed.setdefault(index, term)
+        if known != term:
+            self.fail(f"committed entry changed: index {index} term {known} now {term} on {node.node_id}")
+        self.max_committed = max(self.max_committed, index)
+
+    def _check_leader_completeness(self, node: SimNode) -> None:
+        log = node.raft.log
+        if log.snapshot_index in self.committed and self.committed[log.snapshot_index] != log.snapshot_term:
+            self.fail(f"leader completeness: {node.node_id}'s snapshot disagrees with the committed log")
+        for index in range(log.snapshot_index + 1, self.max_committed + 1):
+            term = self.committed.get(index)
+            if term is not None and log.term(index) != term:
+                self.fail(
+                    f"leader completeness: leader {node.node_id} (term {node.raft.term}) lacks committed "
+                    f"entry {index}@{term}, has {log.term(index)}"
+                )
+
+    def check_apply(self, node: SimNode, entry: Entry) -> None:
+        if entry.index != node.app.index + 1:
+            self.fail(f"{node.node_id} applied {entry.index} after {node.app.index}")
+        content = (entry.term, entry.kind, entry.data)
+        known = self.applied.setdefault(entry.index, content)
+        if known != content:
+            self.fail(
+                f"state machine safety: {node.node_id} applied {content} at {entry.index}, others {known}"
+            )
+        committed_term = self.committed.get(entry.index)
+        if committed_term is not None and committed_term != entry.term:
+            self.fail(
+                f"{node.node_id} applied {entry.index}@{entry.term}, committed was term {committed_term}"
+            )
+
+    def check_restore(self, node: SimNode, snapshot: Snapshot) -> None:
+        app = App.restore(snapshot)
+        for index, data in app.items:
+            known = self.applied.get(index)
+            if known is None or known[2] != data:
+                self.fail(f"{node.node_id} restored a snapshot holding {index}={data!r}, applied was {known}")
+        committed_term = self.committed.get(snapshot.index)
+        if committed_term is not None and committed_term != snapshot.term:
+            self.fail(f"{node.node_id} restored snapshot {snapshot.index}@{snapshot.term} of a wrong term")
+
+
+# --- the cluster ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Faults:
+    drop: float = 0.0
+    duplicate: float = 0.0
+    reorder: float = 0.0  # chance that delivery picks a random pending message instead of the oldest
+
+
+class Cluster:
+    def __init__(
+        self,
+        ids: Iterable[str],
+        seed: int = 0,
+        faults: Faults | None = None,
+        check: bool = True,
+        durables: dict[str, Durable] | None = None,
+        **config: object,
+    ) -> None:
+        self.ids = list(ids)
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.faults = faults or Faults()
+        self.config = config
+        self.checker = Checker() if check else None
+        self.nodes: dict[str, SimNode] = {}
+        self.pending: list[Message] = []
+        self.groups: dict[str, int] = {}  # partition group per node; absent means group 0
+        self.blocked: set[tuple[str, str]] = set()  # one-way cuts
+        self.delivered = 0
+        self.delivered_by_type: dict[str, int] = {}
+        self.read_floor: dict[tuple[str, bytes], int] = {}  # (node, ctx) -> commit known when asked
+        self.read_results: dict[tuple[str, bytes], int] = {}
+        state = cluster_state(self.ids)
+        for node_id in self.ids:
+            durable = (durables or {}).get(node_id) or Durable(state.hard_state, state.snapshot, [])
+            self.add_node(node_id, durable)
+
+    # --- membership of the simulation ------------------------------------------------------------------
+
+    def add_node(self, node_id: str, durable: Durable | None = None) -> SimNode:
+        config = RaftConfig(node_id, **self.config)  # type: ignore[arg-type]
+        node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes))
+        self.nodes[node_id] = node
+        return node
+
+    def raft(self, node_id: str) -> RaftNode:
+        raft = self.nodes[node_id].raft
+        assert raft is not None, f"{node_id} is down"
+        return raft
+
+    def alive(self) -> list[SimNode]:
+        return [node for node in self.nodes.values() if node.alive]
+
+    def leaders(self) -> list[SimNode]:
+        return [node for node in self.alive() if node.raft.role is Role.LEADER]
+
+    def leader(self) -> SimNode | None:
+        """The leader of the highest term among live nodes, if any."""
+        leaders = self.leaders()
+        return max(leaders, key=lambda node: node.raft.term) if leaders else None
+
+    # --- faults ----------------------------------------------------------------------------------------
+
+    def isolate(self, node_id: str) -> None:
+        self.groups[node_id] = max(self.groups.values(), default=0) + 1
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        self.groups = {node_id: number for number, group in enumerate(groups) for node_id in group}
+
+    def cut(self, sender: str, recipient: str) -> None:
+        self.blocked.add((sender, recipient))
+
+    def heal(self) -> None:
+        self.groups = {}
+        self.blocked = set()
+
+    def connected(self, sender: str, recipient: str) -> bool:
+        if (sender, recipient) in self.blocked:
+            return False
+        return self.groups.get(sender, 0) == self.groups.get(recipient, 0)
+
+    def crash(self, node_id: str) -> None:
+        self.nodes[node_id].crash()
+        if self.checker:
+            self.checker.forget(node_id)
+
+    def restart(self, node_id: str) -> None:
+        node = self.nodes[node_id]
+        node.start()
+        self._check(node)
+
+    # --- moving things -----------------------------------------------------------------------------------
+
+    def send(self, messages: list[Message]) -> None:
+        faults = self.faults
+        for message in messages:
+            if faults.drop and self.rng.random() < faults.drop:
+                continue
+            self.pending.append(message)
+            if faults.duplicate and self.rng.random() < faults.duplicate:
+                self.pending.append(message)
+
+    def pump(self, node: SimNode) -> None:
+        """Take the node's next Ready if it may (one at a time); its free messages leave at once."""
+        raft = node.raft
+        if raft is None or node.in_flight is not None or not raft.has_ready():
+            return
+        ready = raft.ready()
+        node.in_flight = ready
+        self.send(ready.messages)
+
+    def persist(self, node: SimNode) -> None:
+        """The node's in-flight Ready becomes durable; then it sends, applies and advances."""
+        ready = node.in_flight
+        if ready is None or node.raft is None:
+            return
+        node.durable.save(ready)
+        self.send(ready.persisted_messages)
+        if ready.snapshot is not None:
+            if self.checker:
+                self.checker.check_restore(node, ready.snapshot)
+            node.app = App.restore(ready.snapshot)
+        for entry in ready.committed_entries:
+            if self.checker:
+                self.checker.check_apply(node, entry)
+            node.app.index = entry.index
+            if entry.kind is EntryKind.NORMAL and entry.data:
+                node.app.items.append((entry.index, entry.data))
+        for read in ready.read_states:
+            self._check_read(node, read.index, read.ctx)
+        node.in_flight = None
+        node.raft.advance(ready)
+        self._check(node)
+        self.pump(node)
+
+    def deliver(self, position: int = 0) -> Message:
+        message = self.pending.pop(position)
+        node = self.nodes.get(message.recipient)
+        if node is not None and node.alive and self.connected(message.sender, message.recipient):
+            node.raft.step(message)
+            self.delivered += 1
+            name = type(message).__name__
+            self.delivered_by_type[name] = self.delivered_by_type.get(name, 0) + 1
+            self._check(node)
+            self.pump(node)
+        return message
+
+    def tick(self, node_ids: Iterable[str] | None = None) -> None:
+        for node_id in node_ids if node_ids is not None else list(self.nodes):
+            node = self.nodes[node_id]
+            if node.alive:
+                node.raft.tick()
+                self._check(node)
+                self.pump(node)
+
+    def pump_all(self) -> None:
+        for node in self.alive():
+            self.pump(node)
+
+    def stabilize(self, max_steps: int = 100_000) -> None:
+        """Deliver every message (oldest first) and complete every persist until nothing moves."""
+        for _ in range(max_steps):
+            self.pump_all()
+            if self.pending:
+                self.deliver(0)
+                continue
+            busy = [node for node in self.alive() if node.in_flight is not None]
+            if not busy:
+                return
+            for node in busy:
+                self.persist(node)
+        raise AssertionError("cluster did not stabilize")
+
+    def run_until(self, done: Callable[[], bool], max_steps: int = 100_000) -> None:
+        """Like stabilize, but stop as soon as `done()` holds (checked after every step)."""
+        for _ in range(max_steps):
+            if done():
+                return
+            self.pump_all()
+            if self.pending:
+                self.deliver(0)
+                continue
+            busy = [node for node in self.alive() if node.in_flight is not None]
+            if not busy:
+                break
+            self.persist(busy[0])
+        if not done():
+            raise AssertionError("condition not reached")
+
+    def run_ticks(self, ticks: int) -> None:
+        for _ in range(ticks):
+            self.tick()
+            self.stabilize()
+
+    def elect(self, node_id: str) -> RaftNode:
+        """Make `node_id` campaign by letting its election timer run out, then settle."""
+        raft = self.raft(node_id)
+        for _ in range(2 * raft.config.election_ticks):
+            if raft.role is not Role.FOLLOWER:
+                break
+            raft.tick()
+            self.pump(self.nodes[node_id])
+        self.stabilize()
+        return raft
+
+    # --- client operations ---------------------------------------------------------------------------------
+
+    def read_index(self, node_id: str, ctx: bytes) -> None:
+        """Ask for a read; its answer must not be older than anything committed when it was asked."""
+        self.read_floor[(node_id, ctx)] = self.checker.max_committed if self.checker else 0
+        self.raft(node_id).read_index(ctx)
+        self.pump(self.nodes[node_id])
+
+    def _check_read(self, node: SimNode, index: int, ctx: bytes) -> None:
+        key = (node.node_id, ctx)
+        floor = self.read_floor.get(key)
+        if floor is not None and index < floor:
+            raise SafetyViolation(f"stale read: {key} answered at {index}, {floor} was committed when asked")
+        self.read_results[key] = index
+
+    def compact(self, node_id: str) -> None:
+        node = self.nodes[node_id]
+        raft = node.raft
+        if raft is None or node.app.index <= raft.log.snapshot_index:
+            return
+        snapshot = raft.snapshot_for(node.app.index, node.app.encode())
+        node.durable.compact(snapshot)
+        raft.compact(snapshot)
+        self._check(node)
+
+    def _check(self, node: SimNode) -> None:
+        if self.checker:
+            self.checker.check(node)
+
+    # --- reading the outcome ---------------------------------------------------------------------------
+
+    def committed_conf_changes(self) -> list[tuple[int, ConfChangeKind, str]]:
+        """Configuration changes known committed, from any live node's log."""
+        found: dict[int, tuple[int, ConfChangeKind, str]] = {}
+        for node in self.alive():
+            log = node.raft.log
+            for entry in log.slice(log.first_index(), log.committed + 1):
+                if entry.kind is EntryKind.CONF_CHANGE:
+                    change = decode_conf_change(entry.data)
+                    found[entry.index] = (entry.index, change.kind, change.node_id)
+        return [found[index] for index in sorted(found)]

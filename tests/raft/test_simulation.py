@@ -1,0 +1,113 @@
+"""Thousands of seeded random schedules: safety after every message, liveness once faults stop.
+
+PRINTFARM_SIM_SCHEDULES raises the count (default 2000); PRINTFARM_SIM_SEED=<seed> replays one schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from raft import core
+from raft import log as raft_log
+from tests.raft.schedules import Schedule
+
+SCHEDULES = int(os.environ.get("PRINTFARM_SIM_SCHEDULES", "2000"))
+ONE_SEED = os.environ.get("PRINTFARM_SIM_SEED")
+BATCHES = 4
+
+
+def run_seed(seed: int) -> None:
+    """Run one schedule; a failure names its seed and how to replay it."""
+    try:
+        Schedule(seed).run()
+    except Exception as exc:
+        raise AssertionError(
+            f"schedule seed={seed} failed: {exc}\n"
+            f"reproduce with: PRINTFARM_SIM_SEED={seed} pytest tests/raft/test_simulation.py"
+        ) from exc
+
+
+@pytest.mark.parametrize("batch", range(BATCHES))
+def test_random_schedules_are_safe_and_live(batch: int) -> None:
+    if ONE_SEED is not None:
+        if batch:
+            pytest.skip("replaying one seed")
+        run_seed(int(ONE_SEED))
+        return
+    for seed in range(batch, SCHEDULES, BATCHES):
+        run_seed(seed)
+
+
+def fingerprint(seed: int) -> str:
+    schedule = Schedule(seed)
+    outcome = schedule.run()
+    digest = hashlib.sha256(repr(outcome).encode())
+    for node in schedule.cluster.nodes.values():
+        if node.raft is not None:
+            digest.update(repr((node.node_id, node.raft.term, node.raft.log.entries)).encode())
+    return digest.hexdigest()
+
+
+def test_a_seed_replays_exactly() -> None:
+    assert fingerprint(11) == fingerprint(11)
+    assert fingerprint(11) != fingerprint(12)
+
+
+def first_failing_seed(limit: int) -> tuple[int, str] | None:
+    for seed in range(limit):
+        try:
+            run_seed(seed)
+        except AssertionError as exc:
+            return seed, str(exc)
+    return None
+
+
+def test_the_checker_catches_a_voter_that_votes_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = core.RaftNode._on_request_vote
+
+    def forgetful(node: core.RaftNode, message: object) -> None:
+        node.vote = None
+        node.leader_id = None
+        original(node, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core.RaftNode, "_on_request_vote", forgetful)
+    failure = first_failing_seed(50)
+    assert failure is not None
+    seed, text = failure
+    assert "election safety" in text and f"PRINTFARM_SIM_SEED={seed}" in text
+
+
+def test_the_checker_catches_votes_for_stale_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(raft_log.RaftLog, "is_up_to_date", lambda log, index, term: True)
+    failure = first_failing_seed(50)
+    assert failure is not None and "leader completeness" in failure[1]
+
+
+def test_the_checker_catches_reads_without_a_leadership_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer_at_once(node: core.RaftNode) -> None:
+        if node.log.term(node.log.committed) == node.term:
+            read_round = node._reads.start(node.log.committed)
+            if read_round is not None:
+                node._release_reads(node._reads.finish())
+
+    monkeypatch.setattr(core.RaftNode, "_maybe_start_read_round", answer_at_once)
+    failure = first_failing_seed(100)
+    assert failure is not None and "stale read" in failure[1]
+
+
+def test_the_checker_catches_a_leader_counting_unpersisted_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = core.RaftNode._maybe_commit
+
+    def eager(node: core.RaftNode) -> bool:
+        log = node.log
+        durable, log.stable_index = log.stable_index, log.last_index()
+        try:
+            return original(node)
+        finally:
+            log.stable_index = durable
+
+    monkeypatch.setattr(core.RaftNode, "_maybe_commit", eager)
+    assert first_failing_seed(400) is not None
