@@ -45,6 +45,7 @@ class NodeMetrics:
             registry=self.registry,
             buckets=_LATENCY_BUCKETS,
         )
+        self._request_children: dict[tuple[str, str, int], Any] = {}
         self._peer_drops = Gauge(
             "printfarm_peer_frames_dropped",
             "Peer frames dropped, by reason",
@@ -56,7 +57,12 @@ class NodeMetrics:
         return kind(name, help_text, ["node_id"], registry=self.registry, **kwargs).labels(self._node_id)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(self._node_id, method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        child = self._request_children.get(key)
+        if child is None:  # labels() takes a lock and builds a tuple: once per series is enough
+            child = self._requests.labels(self._node_id, method, route, str(status))
+            self._request_children[key] = child
+        child.observe(seconds)
 
     def observe_fsync(self, seconds: float) -> None:
         self.fsync_seconds.observe(seconds)

@@ -173,6 +173,8 @@ class Node:
             lifespan="off",
             log_level="warning",
             access_log=False,
+            proxy_headers=False,  # nothing proxies us; the middleware costs every request
+            server_header=False,
             timeout_graceful_shutdown=3,
         )
         self._server = server = _Server(config)
