@@ -73,26 +73,31 @@ class Node:
 
     async def start(self) -> None:
         opts = self.options
-        self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
+        http_socket = self._bind_http()  # a taken port fails the start before anything is written
+        try:
+            self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
+            self.metrics = metrics = NodeMetrics(opts.node_id)
+            supervise = self._actor_crashed
+            self.transport = transport = Transport(
+                opts.node_id,
+                opts.raft_addr,
+                cluster_id=storage.cluster_id,
+                deliver=self._deliver,
+                adopt_cluster_id=storage.set_cluster_id,
+                overrides=opts.peer_addr_overrides,
+                supervisor=supervise,
+            )
+            transport.bind()
+        except BaseException:
+            http_socket.close()
+            raise
         recovered = await self._recover_or_bootstrap(storage)
-        self.metrics = metrics = NodeMetrics(opts.node_id)
+        transport.cluster_id = storage.cluster_id
         storage.on_fsync = metrics.observe_fsync
         config = RaftConfig(
             node_id=opts.node_id, election_ticks=opts.election_ticks, heartbeat_ticks=opts.heartbeat_ticks
         )
         core = RaftNode(config, recovered, random.Random())
-        supervise = self._actor_crashed
-
-        self.transport = transport = Transport(
-            opts.node_id,
-            opts.raft_addr,
-            cluster_id=storage.cluster_id,
-            deliver=self._deliver,
-            adopt_cluster_id=storage.set_cluster_id,
-            overrides=opts.peer_addr_overrides,
-            supervisor=supervise,
-        )
-        transport.bind()
         metrics.track_peer_drops(transport.stats.as_dict)
         self.state_machine = state_machine = StateMachineActor(
             opts.node_id,
@@ -129,7 +134,7 @@ class Node:
         self._actors = [transport, state_machine, raft, membership, self.bridge]
         for actor in self._actors:
             actor.start()
-        await self._serve_http()
+        await self._serve_http(http_socket)
         log.info(
             "%s: serving http://%s:%d, raft on %s, data in %s",
             opts.node_id,
@@ -157,7 +162,7 @@ class Node:
         log.info("%s: bootstrapped a new cluster %s", opts.node_id, storage.cluster_id)
         return state
 
-    async def _serve_http(self) -> None:
+    def _bind_http(self) -> socket.socket:
         opts = self.options
         sock = socket.socket(socket.AF_INET6 if ":" in opts.http_host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -166,6 +171,10 @@ class Node:
         except OSError as exc:
             sock.close()
             raise OSError(f"cannot listen on http {opts.http_host}:{opts.http_port}: {exc.strerror}") from exc
+        return sock
+
+    async def _serve_http(self, sock: socket.socket) -> None:
+        opts = self.options
         config = uvicorn.Config(
             create_app(self.bridge),
             host=opts.http_host,
@@ -252,6 +261,9 @@ class Node:
                 await actor.stop()
             except Exception:
                 log.exception("%s: stopping %s failed", self.node_id, actor.name)
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close_sockets()  # also when start-up failed before the actors ran
         if self.storage is not None:
             with contextlib.suppress(Exception):
                 await self.storage.close()

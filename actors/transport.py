@@ -85,7 +85,11 @@ class Transport(Actor):
         router.setsockopt(zmq.RCVHWM, self._hwm)
         router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a restarted peer reconnects under the same identity
         router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        router.bind(endpoint(self.raft_addr))
+        try:
+            router.bind(endpoint(self.raft_addr))
+        except zmq.ZMQError as exc:
+            router.close(linger=0)
+            raise OSError(f"cannot listen for peers on {self.raft_addr}: {exc.strerror}") from exc
         self._router = router
 
     async def on_start(self) -> None:
