@@ -40,8 +40,11 @@ def atomic_write(path: Path, chunks: list[bytes], durations: list[float]) -> Non
         for chunk in chunks:
             write_all(fd, chunk)
         sync(fd, durations)
-    finally:
+    except BaseException:
         os.close(fd)
+        temp.unlink(missing_ok=True)  # give the space back now; a crash here leaves it for remove_temp_files
+        raise
+    os.close(fd)
     os.replace(temp, path)
     sync_dir(path.parent, durations)
 
