@@ -246,6 +246,12 @@ class RaftNode:
         else:
             self._send_append(to, progress, send_if_empty=True)
 
+    def campaign(self) -> None:
+        """Start an election now, as if the election timer ran out (etcd RawNode.Campaign); a no-op on a
+        leader or on a node that is not a voter."""
+        if self.role is not Role.LEADER and self._promotable():
+            self._campaign(pre_vote=self.config.pre_vote, transfer=False)
+
     def compact(self, snapshot: Snapshot) -> None:
         """The application persisted `snapshot` (at an applied index): forget the log up to it."""
         index = snapshot.index
@@ -670,24 +676,34 @@ class RaftNode:
         if message.reject:
             self._on_append_rejected(message, progress)
             return
+        if message.index > self.log.last_index():
+            return  # claims entries we never sent: not from a correct follower
         was_paused = progress.is_paused()
-        if progress.maybe_update(message.index):
-            if progress.state is ProgressState.PROBE:
-                progress.become_replicate()
-            elif progress.state is ProgressState.SNAPSHOT and progress.snapshot is not None:
-                if progress.match >= progress.snapshot.index:
-                    progress.become_probe()
-            else:
-                progress.inflights.free_to(message.index)
-            if self._maybe_commit():
-                self._on_commit_advanced()
-            if message.sender == self._lead_transferee and progress.match == self.log.last_index():
-                self._send(TimeoutNow(self.node_id, message.sender, self.term))
-            elif message.sender in self._configs.learners:
-                self._maybe_promote_learners()
-            if was_paused:
-                while self._send_append(message.sender, progress, send_if_empty=False):
-                    pass
+        probe_answered = progress.state is ProgressState.PROBE and progress.match == message.index
+        if not progress.maybe_update(message.index) and not probe_answered:
+            return  # old news
+        if progress.state is ProgressState.PROBE:
+            progress.become_replicate()
+        elif progress.state is ProgressState.REPLICATE:
+            progress.inflights.free_to(message.index)
+        elif progress.snapshot is not None and progress.match >= progress.snapshot.index:
+            progress.become_probe()
+        committed = self._maybe_commit()
+        if committed:
+            self._on_commit_advanced()
+            if self.role is not Role.LEADER:
+                return  # our own removal committed
+        if message.sender == self._lead_transferee and progress.match == self.log.last_index():
+            self._send(TimeoutNow(self.node_id, message.sender, self.term))
+        elif message.sender in self._configs.learners:
+            self._maybe_promote_learners()
+        if was_paused:
+            sent = False
+            while self._send_append(message.sender, progress, send_if_empty=False):
+                sent = True
+            if not sent and not committed:
+                # It was paused, so it may have missed the latest commit index (etcd does the same).
+                self._send_append(message.sender, progress, send_if_empty=True)
 
     def _on_append_rejected(self, message: AppendEntriesResponse, progress: Progress) -> None:
         if progress.state is ProgressState.SNAPSHOT:
@@ -779,15 +795,25 @@ class RaftNode:
             return
         progress.recent_active = True
         if message.done:
-            progress.maybe_update(message.index)
-            if progress.state is ProgressState.SNAPSHOT:
-                if progress.snapshot is None or progress.match < progress.snapshot.index:
-                    return  # done with an older snapshot than the one being sent
-                progress.become_probe()
-            if self._maybe_commit():
-                self._on_commit_advanced()
-            self._send_append(message.sender, progress, send_if_empty=True)
-            return
+            self._on_snapshot_installed(message, progress)
+        else:
+            self._on_snapshot_chunk_received(message, progress)
+
+    def _on_snapshot_installed(self, message: InstallSnapshotResponse, progress: Progress) -> None:
+        if message.index > self.log.last_index():
+            return  # claims entries we never sent: not from a correct follower
+        progress.maybe_update(message.index)
+        if progress.state is ProgressState.SNAPSHOT:
+            if progress.snapshot is None or progress.match < progress.snapshot.index:
+                return  # done with an older snapshot than the one being sent
+            progress.become_probe()
+        if self._maybe_commit():
+            self._on_commit_advanced()
+            if self.role is not Role.LEADER:
+                return
+        self._send_append(message.sender, progress, send_if_empty=True)
+
+    def _on_snapshot_chunk_received(self, message: InstallSnapshotResponse, progress: Progress) -> None:
         snapshot = progress.snapshot
         if (
             progress.state is not ProgressState.SNAPSHOT

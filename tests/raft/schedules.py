@@ -116,7 +116,9 @@ class Schedule:
         self.cluster.pump(leader)
 
     def read(self) -> None:
-        node = self.rng.choice(self.cluster.alive() or [None])
+        # Half the reads go to some leader, possibly a deposed one that has not noticed yet.
+        candidates = self.cluster.leaders() if self.rng.random() < 0.5 else []
+        node = self.rng.choice(candidates or self.cluster.alive() or [None])
         if node is None:
             return
         self.reads += 1
@@ -127,7 +129,11 @@ class Schedule:
         alive = self.cluster.alive()
         if len(alive) > 1:
             self.crashes += 1
-            self.cluster.crash(self.rng.choice(alive).node_id)
+            # The interesting crashes: a leader, mid-persist.
+            leaders = [node for node in self.cluster.leaders() if node.in_flight is not None]
+            if self.rng.random() < 0.5:
+                leaders = []
+            self.cluster.crash(self.rng.choice(leaders or alive).node_id)
 
     def restart(self) -> None:
         down = [node for node in self.cluster.nodes.values() if not node.alive]

@@ -299,6 +299,8 @@ class Cluster:
         self.blocked: set[tuple[str, str]] = set()  # one-way cuts
         self.delivered = 0
         self.delivered_by_type: dict[str, int] = {}
+        self.record = False  # keep every delivered message in `trace` (scenario tests)
+        self.trace: list[Message] = []
         self.read_floor: dict[tuple[str, bytes], int] = {}  # (node, ctx) -> commit known when asked
         self.read_results: dict[tuple[str, bytes], int] = {}
         state = cluster_state(self.ids)
@@ -412,6 +414,8 @@ class Cluster:
             self.delivered += 1
             name = type(message).__name__
             self.delivered_by_type[name] = self.delivered_by_type.get(name, 0) + 1
+            if self.record:
+                self.trace.append(message)
             self._check(node)
             self.pump(node)
         return message
@@ -442,11 +446,12 @@ class Cluster:
                 self.persist(node)
         raise AssertionError("cluster did not stabilize")
 
-    def run_until(self, done: Callable[[], bool], max_steps: int = 100_000) -> None:
-        """Like stabilize, but stop as soon as `done()` holds (checked after every step)."""
+    def run_until(self, done: Callable[[], bool], max_steps: int = 100_000) -> bool:
+        """Like stabilize, but stop as soon as `done()` holds (checked after every step); False if it never
+        did before the cluster went quiet."""
         for _ in range(max_steps):
             if done():
-                return
+                return True
             self.pump_all()
             if self.pending:
                 self.deliver(0)
@@ -455,22 +460,26 @@ class Cluster:
             if not busy:
                 break
             self.persist(busy[0])
-        if not done():
-            raise AssertionError("condition not reached")
+        return done()
 
     def run_ticks(self, ticks: int) -> None:
         for _ in range(ticks):
             self.tick()
             self.stabilize()
 
-    def elect(self, node_id: str) -> RaftNode:
-        """Make `node_id` campaign by letting its election timer run out, then settle."""
+    def win_election(self, node_id: str, attempts: int = 10) -> RaftNode:
+        """Make `node_id` campaign until it leads; stop the moment it does (its first messages pending)."""
         raft = self.raft(node_id)
-        for _ in range(2 * raft.config.election_ticks):
-            if raft.role is not Role.FOLLOWER:
-                break
-            raft.tick()
+        for _ in range(attempts):
+            raft.campaign()
             self.pump(self.nodes[node_id])
+            if self.run_until(lambda: raft.role is Role.LEADER):
+                return raft
+        raise AssertionError(f"{node_id} did not win an election")
+
+    def elect(self, node_id: str) -> RaftNode:
+        """Make `node_id` the leader and let the cluster settle."""
+        raft = self.win_election(node_id)
         self.stabilize()
         return raft
 
