@@ -10,7 +10,7 @@ from pathlib import Path
 from raft.storage.errors import CorruptLog
 from raft.storage.files import sync, sync_dir
 from raft.storage.rounds import LogReset, hard_state_item
-from raft.storage.segment import next_valid_round, parse_segment_name, scan
+from raft.storage.segment import Scan, next_valid_round, parse_segment_name, scan
 from raft.storage.wal import SegmentInfo
 from raft.types import Entry, HardState, Snapshot
 
@@ -62,51 +62,55 @@ def replay(directory: Path) -> WalReplay:
         for name in os.listdir(directory)
         if (seq := parse_segment_name(name)) is not None
     )
-    segments: list[SegmentInfo] = []
-    replayed = LogReplay()
-    hard_state: HardState | None = None
-    torn: tuple[Path, int] | None = None
-    expected_seq: int | None = None
+    result = WalReplay([], 1, None, LogReplay(), None)
     for position, (first_seq, path) in enumerate(found):
         data = path.read_bytes()
         scanned = scan(data)
-        is_last = position == len(found) - 1
         if scanned.damage is not None or not data:
-            if not is_last:
-                raise CorruptLog(path, scanned.valid_end, scanned.damage or "an older segment is empty")
-            later = next_valid_round(data, scanned.valid_end)
-            if later is not None:
-                raise CorruptLog(
-                    path, scanned.valid_end, f"{scanned.damage}, yet a valid record follows at offset {later}"
-                )
-            torn = (path, scanned.valid_end)
+            result.torn = _torn_tail(path, data, scanned, is_last=position == len(found) - 1)
         segment = SegmentInfo(path, first_seq, scanned.valid_end, 0)
         for scanned_round in scanned.rounds:
-            seq, offset = scanned_round.round.seq, scanned_round.offset
-            if offset == 0 and seq != first_seq:
-                raise CorruptLog(
-                    path, 0, f"the segment is named for round {first_seq} but starts with round {seq}"
-                )
-            if expected_seq is not None and seq != expected_seq:
-                raise CorruptLog(
-                    path,
-                    offset,
-                    f"round {seq} where round {expected_seq} was expected: "
-                    "a segment is missing or out of order",
-                )
-            expected_seq = seq + 1
+            _check_sequence(result, segment, scanned_round.round.seq, scanned_round.offset)
             for item in scanned_round.round.items:
+                if isinstance(item, HardState):
+                    result.hard_state = item
+                    continue
                 if isinstance(item, Entry):
-                    replayed.entry(item, path, offset)
-                    segment.max_index = max(segment.max_index, item.index)
-                elif isinstance(item, HardState):
-                    hard_state = item
+                    result.log.entry(item, path, scanned_round.offset)
                 else:
-                    replayed.reset(item, path, offset)
-                    segment.max_index = max(segment.max_index, item.index)
+                    result.log.reset(item, path, scanned_round.offset)
+                segment.max_index = max(segment.max_index, item.index)
         if scanned.rounds:
-            segments.append(segment)
-    return WalReplay(segments, expected_seq or 1, hard_state, replayed, torn)
+            result.segments.append(segment)
+    return result
+
+
+def _torn_tail(path: Path, data: bytes, scanned: Scan, *, is_last: bool) -> tuple[Path, int]:
+    """Where to cut a torn tail; damage anywhere else, or followed by a valid round, is corruption:
+    rounds are written one at a time, each after the previous one's fsync, so only the last can be torn."""
+    if not is_last:
+        raise CorruptLog(path, scanned.valid_end, scanned.damage or "an older segment is empty")
+    later = next_valid_round(data, scanned.valid_end)
+    if later is not None:
+        raise CorruptLog(
+            path, scanned.valid_end, f"{scanned.damage}, yet a valid record follows at offset {later}"
+        )
+    return path, scanned.valid_end
+
+
+def _check_sequence(result: WalReplay, segment: SegmentInfo, seq: int, offset: int) -> None:
+    if offset == 0 and seq != segment.first_seq:
+        raise CorruptLog(
+            segment.path, 0, f"the segment is named for round {segment.first_seq} but starts with round {seq}"
+        )
+    follows = result.segments or offset  # every round but the very first must follow the previous one
+    if follows and seq != result.next_seq:
+        raise CorruptLog(
+            segment.path,
+            offset,
+            f"round {seq} where round {result.next_seq} was expected: a segment is missing or out of order",
+        )
+    result.next_seq = seq + 1
 
 
 def join(
