@@ -37,6 +37,23 @@ def filesystem_of(path: Path) -> str:
     return f"{best[1]} on {best[0]} (mounted at {best[2]})"
 
 
+def raw_fsync_micros(directory: Path, count: int = 500) -> float:
+    """The floor under everything: the median time of one 200-byte append plus fdatasync."""
+    path = directory / "raw-fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    samples = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            os.write(fd, PAYLOAD)
+            os.fdatasync(fd)
+            samples.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(samples) * 1e6
+
+
 async def one_run(directory: Path, writers: int, seconds: float) -> tuple[float, float, float]:
     """Returns (durable appends/s, fsyncs/s, appends per fsync)."""
     storage = Storage.open(directory, "bench")
@@ -82,6 +99,7 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     scratch = Path(tempfile.mkdtemp(prefix="storage-bench-", dir=args.dir)).resolve()
     print(f"data dir: {scratch}  filesystem: {filesystem_of(scratch)}  loop: {args.loop}")
+    print(f"raw 200-byte append + fdatasync: {raw_fsync_micros(scratch):.0f} us (median)")
     print(f"{'writers':>7} {'appends/s':>11} {'fsyncs/s':>9} {'appends/fsync':>13}   (median of {args.runs})")
     try:
         for writers in (1, 64):
