@@ -432,14 +432,16 @@ class Cluster:
         for node in self.alive():
             self.pump(node)
 
-    def stabilize(self, max_steps: int = 100_000) -> None:
-        """Deliver every message (oldest first) and complete every persist until nothing moves."""
+    def stabilize(self, max_steps: int = 100_000, hold: Iterable[str] = ()) -> None:
+        """Deliver every message (oldest first) and complete every persist until nothing moves; the nodes in
+        `hold` never finish persisting (their disks are stuck)."""
+        held = set(hold)
         for _ in range(max_steps):
             self.pump_all()
             if self.pending:
                 self.deliver(0)
                 continue
-            busy = [node for node in self.alive() if node.in_flight is not None]
+            busy = [node for node in self.alive() if node.in_flight is not None and node.node_id not in held]
             if not busy:
                 return
             for node in busy:
