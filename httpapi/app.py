@@ -16,8 +16,6 @@ from httpapi.cluster import (
 from httpapi.events import EventsResource
 from httpapi.filaments import FilamentResource, FilamentsResource
 from httpapi.jobs import JobResource, JobsResource, JobStatusResource
-from httpapi.jsonio import dumps
-from httpapi.openapi import document
 from httpapi.ops import HealthResource, MetricsResource, OpenApiResource, ReadyResource
 from httpapi.printers import PrinterResource, PrintersResource
 from httpapi.timing import TimingMiddleware
@@ -45,5 +43,5 @@ def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon
     app.add_route("/healthz", HealthResource())
     app.add_route("/readyz", ReadyResource(bridge))
     app.add_route("/metrics", MetricsResource(bridge))
-    app.add_route("/openapi.json", OpenApiResource(dumps(document())))
+    app.add_route("/openapi.json", OpenApiResource())
     return app

@@ -37,12 +37,12 @@ class EventsResource:
         resp.sse = self._stream(after)
 
     def _start_index(self, req: falcon.asgi.Request) -> int:
+        after = v.query_int(req.params, "after", v.MAX_INDEX)  # checked even when the header wins
         header = req.get_header("Last-Event-ID")
         if header is not None:
             if not (header.isascii() and header.isdigit() and len(header) <= 18):
                 raise invalid("Last-Event-ID", "Last-Event-ID must be a log index (a non-negative integer).")
             return int(header)
-        after = v.query_int(req.params, "after", v.MAX_INDEX)
         if after is not None:
             return after
         return self._bridge.raft_status().applied_index

@@ -210,7 +210,8 @@ _SCHEMAS: dict[str, Any] = {
         "minLength": 1,
         "maxLength": MAX_ID_CHARS,
         "pattern": ID_PATTERN,
-        "description": f"1 to {MAX_ID_CHARS} characters, none a control character or line separator.",
+        "description": f"1 to {MAX_ID_CHARS} printable characters: each in a Unicode category L, M, N, P or "
+        "S, or the space U+0020 (Python's str.isprintable()).",
     },
     "Weight": {
         "type": "integer",
@@ -376,6 +377,17 @@ _SCHEMAS: dict[str, Any] = {
     ),
 }
 
+# Before OpenAPI 3.2 (itemSchema) the schema of text/event-stream describes each event, not the whole body.
+_SSE_EVENT = _object(
+    {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The log index."},
+        "event": {"type": "string", "description": "The event type, as in data.type."},
+        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": _schema("Event")},
+    },
+    ["id", "event", "data"],
+    "One event; keep-alive comments (': keep-alive') are sent while the stream is quiet.",
+)
+
 _PARAMETERS: dict[str, Any] = {
     "limit": {
         "name": "limit",
@@ -521,7 +533,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "The event stream.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
                     },
                     **_errors("Unprocessable"),
                 },
@@ -647,5 +659,9 @@ def document() -> dict[str, Any]:
             "application/problem+json. Request bodies over 64 KiB are refused (413)." + _IGNORED,
         },
         "paths": _paths(),
-        "components": {"schemas": _SCHEMAS, "parameters": _PARAMETERS, "responses": _RESPONSES},
+        "components": {
+            "schemas": _SCHEMAS,
+            "parameters": _PARAMETERS,
+            "responses": _RESPONSES,
+        },
     }

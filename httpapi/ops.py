@@ -7,6 +7,7 @@ import falcon.asgi
 from httpapi.bridge import Bridge
 from httpapi.errors import Problem
 from httpapi.jsonio import dumps
+from httpapi.openapi import document
 from httpapi.responses import JSON
 
 _OK = dumps({"status": "ok"})
@@ -45,9 +46,13 @@ class MetricsResource:
 
 
 class OpenApiResource:
-    def __init__(self, document: bytes) -> None:
-        self._document = document
+    """Serves the document, built on the first request and kept."""
+
+    def __init__(self) -> None:
+        self._document: bytes | None = None
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        if self._document is None:
+            self._document = dumps(document())
         resp.content_type = JSON
         resp.data = self._document

@@ -16,8 +16,17 @@ class RawExchange:
 
 
 def call(
-    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+    app: Any,
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    chunks: list[bytes],
+    *,
+    query: bytes = b"",
+    stay_connected: bool = False,
+    timeout: float = 10.0,
 ) -> RawExchange:
+    """One request; with `stay_connected` the client never disconnects: only the app can end it."""
     exchange = RawExchange()
     events = [
         {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)
@@ -25,7 +34,11 @@ def call(
 
     async def receive() -> dict:
         exchange.receive_calls += 1
-        return events.pop(0) if events else {"type": "http.disconnect"}
+        if events:
+            return events.pop(0)
+        if stay_connected:
+            await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict) -> None:
         if message["type"] == "http.response.start":
@@ -42,11 +55,11 @@ def call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query,
         "root_path": "",
         "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8081),
     }
-    asyncio.run(app(scope, receive, send))
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout))
     return exchange

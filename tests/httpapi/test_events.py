@@ -1,0 +1,153 @@
+"""GET /api/v1/events: Server-Sent Events framing, resuming with Last-Event-ID or ?after=, keep-alives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import falcon.testing
+import pytest
+
+from farm.commands import CreatePrinter
+from httpapi.app import create_app
+from tests.httpapi import raw_asgi
+from tests.httpapi.conftest import FILAMENT, PRINTER
+from tests.httpapi.fake_bridge import FakeBridge, problem_of
+
+
+def _frames(text: str) -> list[dict[str, str]]:
+    frames = []
+    for block in text.split("\n\n"):
+        if block.strip():
+            frames.append(dict(line.split(": ", 1) for line in block.split("\n")))
+    return frames
+
+
+async def _read_until(stream, predicate, timeout: float = 5.0) -> str:
+    """Read the SSE body until `predicate(text)` holds: a bounded wait for a condition."""
+    text = ""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate(text):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the stream never satisfied the predicate; got {text!r}")
+        chunk = await stream.read()
+        text += chunk.decode()
+        if not chunk:
+            await asyncio.sleep(0.001)
+    return text
+
+
+def _collect(
+    bridge: FakeBridge,
+    headers: dict | None = None,
+    query: str = "",
+    writes=(),
+    heartbeat: float = 15.0,
+    until=lambda text: False,
+) -> str:
+    async def run() -> str:
+        app = create_app(bridge, sse_heartbeat_seconds=heartbeat)
+        async with falcon.testing.ASGIConductor(app) as conductor:
+            for path, body in writes:
+                assert (await conductor.simulate_post(path, json=body)).status_code == 201
+            async with conductor.simulate_get_stream(
+                "/api/v1/events", headers=headers, query_string=query
+            ) as result:
+                assert result.status_code == 200
+                assert result.headers["content-type"] == "text/event-stream"
+                assert result.headers["cache-control"] == "no-cache"
+                return await _read_until(result.stream, until)
+
+    return asyncio.run(run())
+
+
+_WRITES = [
+    ("/api/v1/printers", PRINTER),
+    ("/api/v1/filaments", FILAMENT),
+    ("/api/v1/printers", {**PRINTER, "id": "printer2"}),
+]
+
+
+def test_each_event_is_one_frame_with_id_type_and_json_data() -> None:
+    bridge = FakeBridge()
+    text = _collect(bridge, query="after=0", writes=_WRITES, until=lambda t: t.count("\n\n") >= 3)
+    frames = _frames(text)
+    assert [(f["id"], f["event"]) for f in frames] == [
+        ("1", "printer.created"),
+        ("2", "filament.created"),
+        ("3", "printer.created"),
+    ]
+    first = json.loads(frames[0]["data"])
+    assert first == {"index": 1, "type": "printer.created", "data": PRINTER}
+    assert text.endswith("\n\n")
+
+
+def test_last_event_id_resumes_after_that_index() -> None:
+    bridge = FakeBridge()
+    text = _collect(bridge, headers={"Last-Event-ID": "2"}, writes=_WRITES, until=lambda t: "\n\n" in t)
+    assert [f["id"] for f in _frames(text)] == ["3"]
+    assert bridge.event_subscriptions == [2]
+
+
+def test_the_header_wins_over_the_query() -> None:
+    bridge = FakeBridge()
+    _collect(
+        bridge, headers={"Last-Event-ID": "1"}, query="after=2", writes=_WRITES, until=lambda t: "\n\n" in t
+    )
+    assert bridge.event_subscriptions == [1]
+
+
+def test_without_a_position_the_stream_starts_at_the_applied_index() -> None:
+    bridge = FakeBridge()
+    bridge.live_events = True
+
+    async def run() -> list[dict[str, str]]:
+        app = create_app(bridge, sse_heartbeat_seconds=0.05)  # a disconnect is noticed at the next send
+        async with falcon.testing.ASGIConductor(app) as conductor:
+            for path, body in _WRITES[:2]:
+                await conductor.simulate_post(path, json=body)
+            async with conductor.simulate_get_stream("/api/v1/events") as result:
+                await _read_until(result.stream, lambda t: bridge.event_subscriptions == [2])
+                await conductor.simulate_post("/api/v1/printers", json={**PRINTER, "id": "live"})
+                return _frames(await _read_until(result.stream, lambda t: "\n\n" in t))
+
+    frames = asyncio.run(run())
+    assert [(f["id"], json.loads(f["data"])["data"]["id"]) for f in frames] == [("3", "live")]
+
+
+def test_a_quiet_stream_sends_keep_alive_comments() -> None:
+    bridge = FakeBridge()
+    bridge.live_events = True
+    text = _collect(
+        bridge,
+        query="after=0",
+        writes=_WRITES[:1],
+        heartbeat=0.01,
+        until=lambda t: t.count(": keep-alive\n\n") >= 2,
+    )
+    assert _frames(text.split(": keep-alive")[0])[0]["id"] == "1"
+
+
+def test_the_stream_ends_when_the_bridge_drops_the_consumer() -> None:
+    bridge = FakeBridge()  # its events() ends after the backlog, as a real bridge does with a slow consumer
+    asyncio.run(bridge.write(CreatePrinter("p1", "HP", "L12")))
+    exchange = raw_asgi.call(
+        create_app(bridge), "GET", "/api/v1/events", [], [b""], query=b"after=0", stay_connected=True
+    )
+    assert exchange.status == 200
+    assert [f["id"] for f in _frames(exchange.body.decode())] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "headers,query,field",
+    [
+        ({"Last-Event-ID": "abc"}, "", "Last-Event-ID"),
+        ({"Last-Event-ID": "-1"}, "", "Last-Event-ID"),
+        ({"Last-Event-ID": "1" * 19}, "", "Last-Event-ID"),
+        ({}, "after=-1", "after"),
+        ({}, "after=x", "after"),
+    ],
+)
+def test_a_bad_position_is_422(client, headers, query, field) -> None:
+    result = client.simulate_get("/api/v1/events", headers=headers, query_string=query)
+    assert (result.status_code, problem_of(result)["field"]) == (422, field)
