@@ -70,8 +70,19 @@ class ReadJob:
     filament_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReadSnapshot:
+    """A filament and the given jobs as one node's copy showed them at one instant (a list request).
+
+    One operation rather than one read per job: reads that all overlap would let the search try every
+    subset of them, which is exponential."""
+
+    filament_id: str
+    job_ids: tuple[str, ...]
+
+
 JOB_INPUTS = (CreateJob, SetStatus, ReadJob)
-READS = (ReadFilament, ReadJob)
+READS = (ReadFilament, ReadJob, ReadSnapshot)
 
 
 # ---- operation outputs ----
@@ -93,6 +104,12 @@ class FilamentView:
     total: int
     remaining: int
     reserved: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    filament: FilamentView | Refused
+    jobs: tuple[JobView | Refused, ...]
 
 
 # ---- states ----
@@ -211,6 +228,13 @@ class FilamentModel:
         if isinstance(input, ReadJob):
             job = None if fil is None else fil.job(input.job_id)
             return [(Refused("not_found") if job is None else job.view(), fil)]
+        if isinstance(input, ReadSnapshot):
+            views = []
+            for job_id in input.job_ids:
+                job = None if fil is None else fil.job(job_id)
+                views.append(Refused("not_found") if job is None else job.view())
+            filament = Refused("not_found") if fil is None else fil.view()
+            return [(Snapshot(filament, tuple(views)), fil)]
         if isinstance(input, CreateJob):
             return self._create_job(fil, input)
         if isinstance(input, SetStatus):

@@ -168,11 +168,23 @@ SCENARIOS: dict[str, Scenario] = {
 # ---- running one ----
 
 
+def settings_for(seed: int) -> Settings:
+    """How the clients behave, drawn from the run's seed so that a rerun with the seed behaves the same."""
+    rng = random.Random(seed ^ 0x5EED)
+    return Settings(
+        workers=rng.choice((4, 6, 8)),
+        retry=rng.random() < 0.5,
+        attempt_timeout=rng.choice((1.0, 3.0)),
+        think=rng.choice(((0.0, 0.005), (0.0, 0.02), (0.01, 0.05))),
+    )
+
+
 @dataclass
 class ScenarioResult:
     scenario: str
     seed: int
     rounds: int
+    settings: Settings = field(default_factory=Settings)
     faults: int = 0
     operations: int = 0
     indeterminate: int = 0
@@ -193,9 +205,11 @@ class ScenarioResult:
                 f"{self.findings.summary()}")
 
     def report(self) -> str:
+        retry = "yes" if self.settings.retry else "no"
         lines = [f"FAULT SCENARIO FAILED: {self.scenario} seed={self.seed} rounds={self.rounds}",
                  f"rerun: python -m tests.faults.soak --scenario {self.scenario} --seed {self.seed} "
-                 f"--rounds {self.rounds} --runs 1",
+                 f"--rounds {self.rounds} --retry {retry} --runs 1",
+                 f"clients: {self.settings}",
                  "nemesis schedule:", *(f"  {line}" for line in self.schedule)]
         if self.error:
             lines += ["error:", self.error]
@@ -225,7 +239,8 @@ def run_scenario(
 ) -> ScenarioResult:
     started = time.monotonic()
     rng = random.Random(seed)
-    result = ScenarioResult(scenario.name, seed, rounds)
+    settings = settings or settings_for(seed)
+    result = ScenarioResult(scenario.name, seed, rounds, settings)
     cluster = Cluster(base_dir / f"{scenario.name}-{seed}", 3)
     proxies: ProxyThread | None = None
     disk: Tmpfs | None = None
@@ -246,7 +261,7 @@ def run_scenario(
         cluster.bootstrap()
         nemesis.log(f"cluster up: {', '.join(_describe(n) for n in cluster.nodes)}")
         workload = Workload([n.http_port for n in cluster.nodes], history, random.Random(rng.random()),
-                            settings or Settings(), run_id=f"{scenario.name}-{seed}")
+                            settings, run_id=f"{scenario.name}-{seed}")
         asyncio.run(_drive(workload, nemesis, scenario, rounds))
         assert workload.farm is not None
         history.close()

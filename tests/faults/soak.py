@@ -14,10 +14,11 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tests.faults.nemesis import mount_works
-from tests.faults.runner import SCENARIOS, ScenarioResult, run_scenario
+from tests.faults.runner import SCENARIOS, ScenarioResult, run_scenario, settings_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=None, help="fault rounds per run (default: random 1-4)")
     parser.add_argument("--runs", type=int, default=None, help="stop after this many runs")
+    parser.add_argument("--retry", choices=("yes", "no"), default=None,
+                        help="clients resend failed writes (default: chosen by each run's seed)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failing run")
     parser.add_argument("--dir", type=Path, default=None, help="where clusters live (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -52,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         name = rng.choice(names)
         run_seed = args.seed if args.runs == 1 and args.seed is not None else rng.randrange(2**31)
         rounds = args.rounds or rng.randint(1, 4)
-        result = run_scenario(SCENARIOS[name], run_seed, base, rounds=rounds)
+        settings = settings_for(run_seed)
+        if args.retry:
+            settings = replace(settings, retry=args.retry == "yes")
+        result = run_scenario(SCENARIOS[name], run_seed, base, rounds=rounds, settings=settings)
         results.append(result)
         print(result.row(), flush=True)
         if not result.ok:

@@ -31,8 +31,10 @@ from tests.faults.models import (
     JobView,
     ReadFilament,
     ReadJob,
+    ReadSnapshot,
     Refused,
     SetStatus,
+    Snapshot,
 )
 
 PRINTERS = ("p1", "p2")
@@ -220,6 +222,16 @@ def test_indeterminate_create_explains_a_later_job() -> None:
                op(1, CreateJob("j", "f", "p1", 30), 2, None), read_fil(5, 6, 100, 30),
                read_job(7, 8, JobView("Queued"))]
     assert both(history) == (Verdict.OK, Verdict.OK)
+
+
+def test_a_snapshot_read_sees_the_spool_and_its_jobs_at_one_instant() -> None:
+    history = [*SETUP, run("Running", 10, 11), run("Done", 12, 13, JobView("Done", 30))]
+    seen = Snapshot(FilamentView(100, 70, 0), (JobView("Done", 30), Refused("not_found")))
+    assert verdict(FIL, [*history, op(3, ReadSnapshot("f", ("j", "x")), 14, 15, seen)]) is Verdict.OK
+    # the job is Done but the spool still holds its reservation: a torn read
+    torn = Snapshot(FilamentView(100, 100, 30), (JobView("Done", 30), Refused("not_found")))
+    assert verdict(FIL, [*history, op(3, ReadSnapshot("f", ("j", "x")), 14, 15, torn)]) is Verdict.ILLEGAL
+    assert JOBS.key(ReadSnapshot("f", ("j",))) is None
 
 
 def test_partitions_are_checked_independently() -> None:

@@ -71,6 +71,7 @@ class Settings:
     attempt_timeout: float = 3.0
     op_deadline: float = 12.0
     think: tuple[float, float] = (0.0, 0.02)  # seconds between a worker's operations
+    retry: bool = True  # False: one attempt per operation, so failures stay indeterminate (Jepsen's style)
 
 
 @dataclass
@@ -144,6 +145,8 @@ class Workload:
                 last_error = str(exc)
             except (Indeterminate, Unanswered) as exc:
                 maybe_sent, last_error = True, str(exc)
+                if not self.settings.retry:
+                    break
             else:
                 self.history.returned(record, output, f"port {port}")
                 return output
