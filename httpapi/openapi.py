@@ -442,6 +442,19 @@ _RESPONSES: dict[str, Any] = {
 }
 
 
+def _probe(name: str, summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+    head = {status: {"description": response["description"]} for status, response in responses.items()}
+    return {
+        "get": {"tags": ["ops"], "operationId": name, "summary": summary, "responses": responses},
+        "head": {
+            "tags": ["ops"],
+            "operationId": f"{name}Head",
+            "summary": summary + " No body.",
+            "responses": head,
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     text = {"text/plain": {"schema": {"type": "string"}}}
     return {
@@ -610,25 +623,19 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
-        "/healthz": {
-            "get": {
-                "tags": ["ops"],
-                "operationId": "healthz",
-                "summary": "The process is up.",
-                "responses": {"200": _json(_object({"status": {"const": "ok"}}, ["status"]), "Up.")},
-            }
-        },
-        "/readyz": {
-            "get": {
-                "tags": ["ops"],
-                "operationId": "readyz",
-                "summary": "Knows a leader and has applied its commit index.",
-                "responses": {
-                    "200": _json(_object({"status": {"const": "ready"}}, ["status"]), "Ready."),
-                    "503": _problem_response("not_ready.", retry_after=True),
-                },
-            }
-        },
+        "/healthz": _probe(
+            "healthz",
+            "The process is up.",
+            {"200": _json(_object({"status": {"const": "ok"}}, ["status"]), "Up.")},
+        ),
+        "/readyz": _probe(
+            "readyz",
+            "Knows a leader and has applied its commit index.",
+            {
+                "200": _json(_object({"status": {"const": "ready"}}, ["status"]), "Ready."),
+                "503": _problem_response("not_ready.", retry_after=True),
+            },
+        ),
         "/metrics": {
             "get": {
                 "tags": ["ops"],

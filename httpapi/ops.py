@@ -19,6 +19,8 @@ class HealthResource:
         resp.content_type = JSON
         resp.data = _OK
 
+    on_head = on_get  # for probes that only look at the status
+
 
 class ReadyResource:
     def __init__(self, bridge: Bridge) -> None:
@@ -33,6 +35,8 @@ class ReadyResource:
             )
         resp.content_type = JSON
         resp.data = _READY
+
+    on_head = on_get
 
 
 class MetricsResource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from httpapi.errors import rejected
 from httpapi.jsonio import dumps
 
 JSON = falcon.MEDIA_JSON
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # RFC 3986 unreserved: the usual id needs no quoting
 
 
 def value_of(outcome: Outcome) -> Any:
@@ -39,7 +41,8 @@ def send_page(resp: falcon.asgi.Response, outcome: Outcome) -> None:
 
 def send_created(resp: falcon.asgi.Response, outcome: Outcome, collection: str, object_id: str) -> None:
     value = value_of(outcome)
-    resp.set_header("Location", f"{collection}/{quote(object_id, safe='')}")
+    segment = object_id if _URL_SAFE.fullmatch(object_id) else quote(object_id, safe="")
+    resp.set_header("Location", f"{collection}/{segment}")
     send_json(resp, value, 201)
 
 

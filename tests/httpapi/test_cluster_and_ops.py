@@ -140,3 +140,11 @@ def test_every_request_is_timed_with_its_route_template(client, bridge) -> None:
         ("POST", "/raft/state", 405),
     ]
     assert all(seconds >= 0 for *_, seconds in bridge.observed)
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_head_without_a_body(client, bridge, path) -> None:
+    result = client.simulate_head(path)
+    assert result.status_code == 200 and result.content == b""
+    bridge.ready = False
+    assert client.simulate_head("/readyz").status_code == 503
