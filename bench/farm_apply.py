@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     commands = workload(args.jobs)
     proposals = [
-        encode_proposal(encode_command(command), AT_MS + index, f"key-{index}" if index % 2 else None)
+        encode_proposal(encode_command(command), AT_MS + index, f"node1-{index}")
         for index, command in enumerate(commands, start=1)
     ]
     state = FarmState()
@@ -57,7 +57,7 @@ def main() -> None:
     FarmState.restore(snapshot)
     restore_elapsed = time.perf_counter() - restore_started
     print(
-        f"farm apply: {len(proposals) / elapsed:,.0f} applies/s ({len(proposals)} entries, half with an "
+        f"farm apply: {len(proposals) / elapsed:,.0f} applies/s ({len(proposals)} entries, each with an "
         f"idempotency key, {refused} refused, {elapsed * 1e6 / len(proposals):.1f} us each); "
         f"snapshot {len(snapshot) / 1e6:.1f} MB in {snap_elapsed * 1e3:.0f} ms, "
         f"restore {restore_elapsed * 1e3:.0f} ms"

@@ -51,6 +51,7 @@ _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}
 _ARITY: dict[int, int] = {tag: len(fields(cls)) + 1 for tag, cls in _CLASSES.items()}
 _SCALARS = frozenset((str, int, float, bool, type(None)))
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ def _packb(obj: Any) -> bytes:
 
 
 def _unpackb(data: bytes, what: str) -> Any:
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if not isinstance(data, _BYTES_LIKE):
         raise CommandCodecError(f"{what}: expected bytes, got {type(data).__name__}")
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=True)
@@ -156,18 +157,25 @@ def decode_proposal(data: bytes) -> Proposal:
 # --- outcomes (kept per idempotency key) -----------------------------------------------------------------
 
 
-def encode_outcome(outcome: Outcome) -> bytes:
+def outcome_to_obj(outcome: Outcome) -> list[Any]:
     if type(outcome) is Ok:
-        return _packb([0, outcome.value])
+        return [0, outcome.value]
     if type(outcome) is Rejected:
-        return _packb([1, outcome.code, outcome.detail, outcome.field])
+        return [1, outcome.code, outcome.detail, outcome.field]
     raise CommandCodecError(f"not an outcome: {type(outcome).__name__}")
 
 
-def decode_outcome(data: bytes) -> Outcome:
-    obj = _unpackb(data, "outcome")
+def decode_outcome_obj(obj: Any) -> Outcome:
     if type(obj) is list and len(obj) == 2 and obj[0] == 0:
         return Ok(obj[1])
     if type(obj) is list and len(obj) == 4 and obj[0] == 1:
         return Rejected(obj[1], obj[2], obj[3])
     raise CommandCodecError("outcome: expected [0, value] or [1, code, detail, field]")
+
+
+def encode_outcome(outcome: Outcome) -> bytes:
+    return _packb(outcome_to_obj(outcome))
+
+
+def decode_outcome(data: bytes) -> Outcome:
+    return decode_outcome_obj(_unpackb(data, "outcome"))

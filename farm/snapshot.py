@@ -44,7 +44,7 @@ def encode_snapshot(store: Store, idempotency: IdempotencyTable) -> bytes:
                 ]
                 for j in store.jobs.values()
             ],
-            idempotency.to_obj(),
+            idempotency.to_blob(),
         ],
         use_bin_type=True,
     )
@@ -60,8 +60,10 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyTable) -> Store:
         raise SnapshotError("farm snapshot: expected [version, printers, filaments, jobs, idempotency keys]")
     try:
         store = _store_from_obj(obj[1], obj[2], obj[3])
+        if type(obj[4]) is not bytes:
+            raise TypeError("the idempotency records must be bytes")
         idempotency.load(obj[4])
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, msgpack.UnpackException) as exc:
         raise SnapshotError(f"farm snapshot: malformed ({type(exc).__name__}: {exc})") from exc
     _check_invariants(store)
     return store

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from farm import filaments, jobs, printers, reads
-from farm.codec import CommandCodecError, decode_outcome, decode_proposal, encode_outcome
+from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
     CreateFilament,
     CreateJob,
@@ -59,7 +59,7 @@ class FarmState:
         if key is not None:
             first = self._idempotency.get(key)
             if first is not None:
-                return Applied(decode_outcome(first))
+                return Applied(first)
         command = proposal.command
         refusal = check_command(command)
         applied = (
@@ -68,7 +68,7 @@ class FarmState:
             else _HANDLERS[type(command)](self._store, command, index, proposal.at_ms)
         )
         if key is not None:
-            self._idempotency.remember(key, index, encode_outcome(applied.outcome))
+            self._idempotency.remember(key, index, applied.outcome)
         return applied
 
     def query(self, query: Query) -> Outcome:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from farm.commands import CreateJob, CreatePrinter, SetJobStatus
 from farm.idempotency import IdempotencyTable
 from farm.results import Ok, Rejected
@@ -72,9 +74,22 @@ def test_the_oldest_keys_go_first_beyond_capacity() -> None:
 def test_table_bounds_directly() -> None:
     table = IdempotencyTable(window=10, capacity=3)
     for index in range(1, 5):
-        table.remember(f"k{index}", index, b"x")
-    assert len(table) == 3 and table.get("k1") is None and table.get("k2") == b"x"
+        table.remember(f"k{index}", index, Ok(index))
+    assert len(table) == 3 and table.get("k1") is None and table.get("k2") == Ok(2)
     table.expire(13)  # k2 (index 2) is 11 old, k3 is 10 old: only k2 goes
-    assert table.get("k2") is None and table.get("k3") == b"x" and len(table) == 2
+    assert table.get("k2") is None and table.get("k3") == Ok(3) and len(table) == 2
     table.expire(10**9)
     assert len(table) == 0
+
+
+def test_table_records_round_trip_and_refuse_damage() -> None:
+    table = IdempotencyTable()
+    table.remember("a", 1, Ok({"id": "p1"}))
+    table.remember("b", 2, Rejected("not_found", "printer p9 does not exist", "id"))
+    copy = IdempotencyTable()
+    copy.load(table.to_blob())
+    assert copy.to_blob() == table.to_blob()
+    assert copy.get("b") == Rejected("not_found", "printer p9 does not exist", "id")
+    for damaged in (table.to_blob()[:-1], table.to_blob() + b"\x93", b"\x93\x01\x02\x03"):
+        with pytest.raises(ValueError):
+            IdempotencyTable().load(damaged)

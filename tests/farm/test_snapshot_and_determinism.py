@@ -102,8 +102,8 @@ def test_restore_rebuilds_reservations_and_busy_printers() -> None:
     restored.refused(CreateJob("j3", "printer1", "f1", 51), "insufficient_filament")
 
 
-def forged(printers=(), filaments=(), jobs=(), keys=()) -> bytes:
-    return msgpack.packb([1, list(printers), list(filaments), list(jobs), list(keys)], use_bin_type=True)
+def forged(printers=(), filaments=(), jobs=(), keys=b"") -> bytes:
+    return msgpack.packb([1, list(printers), list(filaments), list(jobs), keys], use_bin_type=True)
 
 
 QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", None, None, None]
@@ -117,6 +117,7 @@ QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", No
         msgpack.packb({"printers": []}),
         forged(printers=[["p1", "HP"]]),
         forged(keys=[["k", 1]]),
+        msgpack.packb([1, [], [], [], b"\x93\xa1k"], use_bin_type=True),  # a truncated idempotency record
         forged(jobs=[QUEUED_JOB]),  # the job's spool is missing
         forged(
             printers=[["p1", "HP", "L"]], filaments=[["f1", "P", "R", 100, 50]], jobs=[QUEUED_JOB]
