@@ -31,7 +31,6 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_transition": (409, "Invalid status transition"),
     "printer_busy": (409, "Printer busy"),
     "in_use": (409, "In use"),
-    "conflict": (409, "Conflict"),
     "too_large": (413, "Request body too large"),
     "internal_error": (500, "Internal server error"),
     "no_leader": (503, "No leader"),
@@ -65,11 +64,10 @@ class Problem(falcon.HTTPError):
         detail: str,
         field: str | None = None,
         *,
-        status: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        known_status, title = PROBLEMS.get(code, _UNKNOWN_REJECTION)
-        super().__init__(status or known_status, title=title, description=detail, headers=headers)
+        status, title = PROBLEMS.get(code, _UNKNOWN_REJECTION)
+        super().__init__(status, title=title, description=detail, headers=headers)
         self.code = code
         self.field = field
 

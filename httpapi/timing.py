@@ -10,6 +10,9 @@ import falcon.asgi
 from httpapi.bridge import Bridge
 
 UNMATCHED_ROUTE = "unmatched"
+OTHER_METHOD = "OTHER"
+# Labels stay a small fixed set whatever a client sends as method or path.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class TimingMiddleware:
@@ -22,9 +25,10 @@ class TimingMiddleware:
     async def process_response(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: Any, req_succeeded: bool
     ) -> None:
-        # The route template, not the path, keeps the label set small (ids never become labels).
+        # The route template, not the path: ids never become labels.
+        method = req.method if req.method in _METHODS else OTHER_METHOD
         self._observe(
-            req.method,
+            method,
             req.uri_template or UNMATCHED_ROUTE,
             resp.status_code,
             perf_counter() - req.context.started,

@@ -84,7 +84,7 @@ def text_field(
     if type(value) is not str:
         raise invalid(name, f"{name} must be a string.")
     if not value.isascii():
-        # A lone surrogate can only arrive through a \\u escape; it could be neither stored nor replicated.
+        # A lone surrogate can only arrive through a \u escape; it could be neither stored nor replicated.
         try:
             value.encode()
         except UnicodeEncodeError:
