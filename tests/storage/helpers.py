@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from raft.storage import Storage
-from raft.types import Entry, HardState, Member, Membership, Snapshot
+from raft.types import Entry, HardState, Member, Membership, RecoveredState, Snapshot
 
 T = TypeVar("T")
 MEMBERS = Membership((Member("n1", "127.0.0.1:7001", True),))
@@ -44,8 +44,8 @@ def save_all(path: Path, batches: list[tuple[HardState | None, list[Entry]]], **
     using(path, work, **options)
 
 
-def reopen(path: Path, **options: int):  # -> RecoveredState
-    async def work(storage: Storage):
+def reopen(path: Path, **options: int) -> RecoveredState:
+    async def work(storage: Storage) -> RecoveredState:
         return storage.recovered
 
     return using(path, work, **options)

@@ -9,7 +9,7 @@ import pytest
 
 from raft.storage import Storage, StorageError
 from raft.types import Entry, HardState
-from tests.storage.helpers import entries, reopen, using
+from tests.storage.helpers import entries, reopen, snapshot, using
 
 
 def test_concurrent_saves_are_batched_into_fewer_fsyncs(tmp_path: Path) -> None:
@@ -97,8 +97,6 @@ def test_hard_state_survives_compaction_of_the_segments_it_was_saved_in(tmp_path
         await storage.save(HardState(7, "n3", 0), [])
         for index in range(1, 30):
             await storage.save(None, entries(index, index, term=7, size=50))
-        from tests.storage.helpers import snapshot
-
         await storage.save_snapshot(snapshot(25, 7))
 
     using(tmp_path, work, segment_bytes=150)
