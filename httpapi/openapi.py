@@ -112,7 +112,6 @@ def _collection(
     item: str,
     create: str,
     create_text: str,
-    path: str,
     extra_query: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
@@ -459,7 +458,7 @@ def _paths() -> dict[str, Any]:
     text = {"text/plain": {"schema": {"type": "string"}}}
     return {
         "/api/v1/printers": _collection(
-            "printers", "Printer", "PrinterCreate", "The seed's {id, company, model}.", "/api/v1/printers"
+            "printers", "Printer", "PrinterCreate", "The seed's {id, company, model}."
         ),
         "/api/v1/printers/{printer_id}": _single(
             "printers", "Printer", "printer_id", "PrinterPatch", "printer"
@@ -469,7 +468,6 @@ def _paths() -> dict[str, Any]:
             "Filament",
             "FilamentCreate",
             "The seed's filament fields; remaining <= total.",
-            "/api/v1/filaments",
         ),
         "/api/v1/filaments/{filament_id}": _single(
             "filaments", "Filament", "filament_id", "FilamentPatch", "filament"
@@ -479,7 +477,6 @@ def _paths() -> dict[str, Any]:
             "Job",
             "JobCreate",
             "The seed's job fields; the weight is reserved on the filament.",
-            "/api/v1/print_jobs",
             [
                 {
                     "name": "status",
