@@ -45,11 +45,12 @@ def main() -> None:
         for index, command in enumerate(commands, start=1)
     ]
     state = FarmState()
-    started = time.perf_counter()
+    # CPU time of this process: on a shared machine wall time also counts other processes' turns
+    started = time.process_time()
     refused = 0
     for index, data in enumerate(proposals, start=1):
         refused += type(state.apply(index, data).outcome).__name__ == "Rejected"
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     snap_started = time.perf_counter()
     snapshot = state.snapshot()
     snap_elapsed = time.perf_counter() - snap_started
@@ -57,8 +58,8 @@ def main() -> None:
     FarmState.restore(snapshot)
     restore_elapsed = time.perf_counter() - restore_started
     print(
-        f"farm apply: {len(proposals) / elapsed:,.0f} applies/s ({len(proposals)} entries, each with an "
-        f"idempotency key, {refused} refused, {elapsed * 1e6 / len(proposals):.1f} us each); "
+        f"farm apply: {len(proposals) / elapsed:,.0f} applies/s of CPU ({len(proposals)} entries, "
+        f"each with an idempotency key, {refused} refused, {elapsed * 1e6 / len(proposals):.1f} us each); "
         f"snapshot {len(snapshot) / 1e6:.1f} MB in {snap_elapsed * 1e3:.0f} ms, "
         f"restore {restore_elapsed * 1e3:.0f} ms"
     )

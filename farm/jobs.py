@@ -93,7 +93,7 @@ def _refusal(store: Store, job: Job, target: str, used_grams: int | None) -> Rej
         if occupant is not None and occupant != job.job_id:
             return Rejected(
                 "printer_busy",
-                f"printer {job.printer_id} already has job {occupant} {store.jobs[occupant].status}; "
+                f"printer {job.printer_id} is busy with job {occupant} ({store.jobs[occupant].status}); "
                 f"a printer runs one job at a time, so job {job.job_id} cannot start",
             )
     return None

@@ -40,7 +40,10 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What applying one log entry produced: the answer for the proposer and the changes to publish."""
+    """What applying one log entry produced: the answer for the proposer and the changes to publish.
+
+    Ok.value and an event's data may be the very same dict: treat both as read-only.
+    """
 
     outcome: Outcome
     events: tuple[Event, ...] = ()

@@ -188,10 +188,13 @@ def test_a_printer_runs_one_job_at_a_time() -> None:
     farm.queue("other", printer="printer2")
     farm.ok(SetJobStatus("j1", "Running"))
     detail = farm.refused(SetJobStatus("j2", "Running"), "printer_busy").detail
-    assert "printer printer1 already has job j1 Running" in detail
+    assert detail == (
+        "printer printer1 is busy with job j1 (Running); "
+        "a printer runs one job at a time, so job j2 cannot start"
+    )
     farm.ok(SetJobStatus("other", "Running"))  # another printer is free
     farm.ok(SetJobStatus("j1", "Paused"))
-    assert "job j1 Paused" in farm.refused(SetJobStatus("j2", "Running"), "printer_busy").detail
+    assert "job j1 (Paused)" in farm.refused(SetJobStatus("j2", "Running"), "printer_busy").detail
     farm.ok(SetJobStatus("j1", "Running"))  # resuming the paused job is not a conflict with itself
     farm.ok(SetJobStatus("j1", "Paused"))
     farm.ok(SetJobStatus("j1", "Failed"))
