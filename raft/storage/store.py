@@ -164,34 +164,32 @@ class Storage:
     async def save(self, hard_state: HardState | None, entries: Sequence[Entry]) -> None:
         """Durable on return. Cancelling the caller does not withdraw the write: it is already ordered."""
         self._check_usable()
-        items: list[bytes] = []
-        max_index = 0
-        if entries:
-            first = entries[0].index
-            last = self._base + len(self._terms)
-            if not self._base < first <= last + 1:
-                raise ValueError(
-                    f"entries starting at index {first} leave a gap or reach into the snapshot: "
-                    f"the log holds {self._base + 1}..{last}"
-                )
-            for offset, entry in enumerate(entries):
-                if entry.index != first + offset:
-                    raise ValueError(f"entries are not contiguous: index {entry.index} at position {offset}")
-            del self._terms[first - self._base - 1 :]
-            self._terms.extend(entry.term for entry in entries)
-            items = [entry_item(entry) for entry in entries]
-            max_index = entries[-1].index
-        state_item = None
+        items = self._stage_entries(entries) if entries else []
+        job = self._open_round()
         if hard_state is not None and hard_state != self._hard_state:
             self._hard_state = hard_state
-            state_item = hard_state_item(hard_state)
-            items.append(state_item)
-        job = self._open_round()
+            job.hard_state_item = hard_state_item(hard_state)
+            items.append(job.hard_state_item)
         job.items += items
-        job.max_index = max(job.max_index, max_index)
-        if state_item is not None:
-            job.hard_state_item = state_item
+        if entries:
+            job.max_index = max(job.max_index, entries[-1].index)
         await self._wait(job)
+
+    def _stage_entries(self, entries: Sequence[Entry]) -> list[bytes]:
+        """Checks `entries` against the log, records their terms, and encodes them as WAL items."""
+        first = entries[0].index
+        last = self._base + len(self._terms)
+        if not self._base < first <= last + 1:
+            raise ValueError(
+                f"entries starting at index {first} leave a gap or reach into the snapshot: "
+                f"the log holds {self._base + 1}..{last}"
+            )
+        for offset, entry in enumerate(entries):
+            if entry.index != first + offset:
+                raise ValueError(f"entries are not contiguous: index {entry.index} at position {offset}")
+        del self._terms[first - self._base - 1 :]  # a new leader's entries replace our suffix (§5.3)
+        self._terms.extend(entry.term for entry in entries)
+        return [entry_item(entry) for entry in entries]
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         """Durable on return; then segments wholly at or below the snapshot and old snapshot files go.
