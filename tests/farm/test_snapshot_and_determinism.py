@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -166,3 +170,28 @@ def test_an_empty_entry_is_the_leaders_no_op() -> None:
     before = farm.state.snapshot()
     assert farm.state.apply(3, b"") == Applied(Ok(None))
     assert farm.state.snapshot() == before
+
+
+def test_the_same_log_gives_the_same_bytes_in_processes_with_different_hash_seeds() -> None:
+    """Every node is its own process with its own string-hash seed; nothing may depend on set order."""
+    script = (
+        "import hashlib, sys\n"
+        "from tests.farm.test_snapshot_and_determinism import random_proposals, run\n"
+        "state, applied = run(random_proposals(7, 600))\n"
+        "digest = hashlib.sha256(state.snapshot() + repr(applied).encode())\n"
+        "sys.stdout.write(digest.hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
