@@ -63,9 +63,11 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyTable) -> Store:
         if type(obj[4]) is not bytes:
             raise TypeError("the idempotency records must be bytes")
         idempotency.load(obj[4])
+        _check_invariants(store)
+    except SnapshotError:
+        raise
     except (TypeError, ValueError, KeyError, msgpack.UnpackException) as exc:
         raise SnapshotError(f"farm snapshot: malformed ({type(exc).__name__}: {exc})") from exc
-    _check_invariants(store)
     return store
 
 

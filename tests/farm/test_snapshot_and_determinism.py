@@ -127,6 +127,7 @@ QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", No
             printers=[["p1", "HP", "L"]], filaments=[["f1", "P", "R", 100, 50]], jobs=[QUEUED_JOB]
         ),  # 60 > 50
         forged(printers=[["p1", "HP", "L"]], filaments=[["f1", "P", "R", 100, 101]]),
+        forged(filaments=[["f1", "P", "R", "100", 10]]),
         forged(
             printers=[["p1", "HP", "L"]],
             filaments=[["f1", "P", "R", 100, 100]],
