@@ -37,7 +37,17 @@ def _invalid(field: str, detail: str) -> Rejected:
 def check_text(value: Any, field: str) -> Rejected | None:
     if type(value) is not str:
         return _invalid(field, f"{field} must be a string, got {_kind(value)}")
+    if not value.isascii() and not _is_utf8_encodable(value):
+        return _invalid(field, f"{field} holds a lone surrogate (as JSON may escape one), not valid text")
     return None
+
+
+def _is_utf8_encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_id(value: Any, field: str) -> Rejected | None:

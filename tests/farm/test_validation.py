@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from farm.codec import CommandCodecError, encode_command
 from farm.commands import (
     CreateFilament,
     CreateJob,
@@ -39,6 +40,10 @@ BAD = [
     (CreatePrinter(7, "HP", "L12"), "id"),
     (CreatePrinter("p1", None, "L12"), "company"),
     (CreatePrinter("p1", "HP", 12), "model"),
+    (
+        CreatePrinter("p1", "HP\ud800", "L12"),
+        "company",
+    ),  # JSON "\ud800" decodes to this; msgpack cannot hold it
     (UpdatePrinter("p1", company=3), "company"),
     (DeletePrinter(None), "id"),
     (CreateFilament("f1", "PVC", "Black", 100.0, 100), "total_weight_in_grams"),
@@ -67,6 +72,10 @@ def test_bad_fields_are_invalid_field_naming_the_field(command, field: str) -> N
     assert isinstance(rejected, Rejected)
     assert (rejected.code, rejected.field) == ("invalid_field", field)
     assert field in rejected.detail
+    try:
+        encode_command(command)
+    except CommandCodecError:
+        return  # msgpack cannot carry it, so it never reaches apply(): check_command is where it is refused
     # and apply() refuses it the same way, changing nothing, whatever the proposer skipped
     farm = Farm().seed()
     assert farm.refused(command, "invalid_field", field) == rejected
