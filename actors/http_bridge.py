@@ -214,9 +214,16 @@ class HttpBridgeActor(Actor):
         self._metrics.applied_index.set(self._sm.applied_index)
         return self._metrics.exposition()
 
-    def events(self, after_index: int) -> AsyncIterator[Event]:
+    async def events(self, after_index: int) -> AsyncIterator[Event]:
         self._check_running()
-        return events_after(self._sm, after_index, self.request_timeout)
+        stream = events_after(self._sm, after_index, self.request_timeout)
+        try:
+            async for event in stream:
+                yield event
+        except (ActorStopped, ActorCrashed) as exc:
+            raise NodeStopping(str(exc)) from exc
+        finally:
+            await stream.aclose()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._metrics.observe_request(method, route, status, seconds)

@@ -14,7 +14,7 @@ import heapq
 import itertools
 import logging
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from raft.types import Entry, EntryKind, Membership, Snapshot
 
 log = logging.getLogger(__name__)
 
-RECENT_RESULTS = 65536  # outcomes kept for writes whose waiter arrives after the entry applied
+RECENT_RESULTS = 4096  # outcomes kept for a write waiter that arrives just after its entry applied
 EVENT_BACKLOG = 10000  # events kept for Last-Event-ID resume
 SUBSCRIBER_QUEUE = 1024  # events a subscriber may lag before it is dropped
 
@@ -291,13 +291,13 @@ class StateMachineActor(Actor):
         await self.deliver(SnapshotTaken(snapshot))
 
 
-def events_after(state_machine: StateMachineActor, after_index: int, timeout: float) -> AsyncIterator[Event]:
-    async def stream() -> AsyncIterator[Event]:
-        subscription: Subscription = await state_machine.ask(Subscribe(after_index), timeout)
-        try:
-            async for event in subscription:
-                yield event
-        finally:
-            state_machine.unsubscribe(subscription)
-
-    return stream()
+async def events_after(
+    state_machine: StateMachineActor, after_index: int, timeout: float
+) -> AsyncGenerator[Event, None]:
+    """Every event after `after_index` (as far as the backlog reaches), then live ones."""
+    subscription: Subscription = await state_machine.ask(Subscribe(after_index), timeout)
+    try:
+        async for event in subscription:
+            yield event
+    finally:
+        state_machine.unsubscribe(subscription)
