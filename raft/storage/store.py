@@ -133,7 +133,11 @@ class Storage:
             wal_dir, replayed.segments, replayed.next_seq, segment_bytes, recovery.hard_state_record(replayed)
         )
         if reset and snapshot is not None:
-            wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+            try:
+                wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+            except BaseException:
+                wal.close()
+                raise
         recovered = RecoveredState(replayed.hard_state or HardState(), snapshot, entries)
         return cls(path, owner, recovered, wal, lock_fd)
 
