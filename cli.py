@@ -145,13 +145,24 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+
+    def check() -> None:
+        if stop_requested:
+            raise _Interrupted
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise click.ClickException(
+                    f"{name} exited with code {process.returncode}; see {base / name}.log"
+                )
+
     try:
         for index, (node_id, port, rport) in enumerate(specs):
             url = f"http://127.0.0.1:{port}"
+            data = base / f"{node_id}_data"
+            fresh = not data.exists()
             argv = [
                 sys.executable, str(HERE / "cli.py"), "node", f"--node_id={node_id}",
-                f"--raft_addr=127.0.0.1:{rport}", f"--data_dir={base / (node_id + '_data')}",
-                f"--http_port={port}",
+                f"--raft_addr=127.0.0.1:{rport}", f"--data_dir={data}", f"--http_port={port}",
             ]  # fmt: skip
             argv.append("--bootstrap" if index == 0 else f"--join={seed_url}")
             log_path = base / f"{node_id}.log"
@@ -163,14 +174,16 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
                     argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
             click.echo(f"      {node_id} is pid {processes[node_id].pid}")
-            if index == 0:
-                _wait(lambda url=url: _get(url + "/raft/state") == "Leader", 30, lambda: stop_requested)
-                click.echo(f"      {node_id} bootstrapped and leads")
+            if index == 0 and fresh:
+                _wait(lambda url=url: _get(url + "/raft/state") == "Leader", 30, check)
+                click.echo(f"      {node_id} bootstrapped a new cluster and leads")
+            elif index == 0:
+                click.echo(f"      {node_id} restarts from its data (waiting for the others to elect)")
             else:
-                _wait(lambda node_id=node_id: _is_voter(seed_url, node_id), 60, lambda: stop_requested)
-                click.echo(f"      {node_id} joined")
-        leader = _leader(specs)
-        click.echo(f"cluster of {size} ready; leader: {leader or 'unknown'}")
+                _wait(lambda node_id=node_id: _is_voter(seed_url, node_id), 60, check)
+                click.echo(f"      {node_id} is a voter")
+        _wait(lambda: _leader(specs) is not None, 30, check)
+        click.echo(f"cluster of {size} ready; leader: {_leader(specs)}")
         for node_id, port, _ in specs:
             click.echo(
                 f"  {node_id}: http://127.0.0.1:{port}  ({_get(f'http://127.0.0.1:{port}/raft/state')})"
@@ -202,11 +215,10 @@ class _Interrupted(Exception):
     pass
 
 
-def _wait(condition: Callable[[], bool], timeout: float, interrupted: Callable[[], bool]) -> None:
+def _wait(condition: Callable[[], bool], timeout: float, check: Callable[[], None]) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        if interrupted():
-            raise _Interrupted
+        check()
         if time.monotonic() > deadline:
             raise click.ClickException(f"timed out after {timeout:.0f}s; see the node logs")
         time.sleep(0.1)
