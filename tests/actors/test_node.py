@@ -186,3 +186,29 @@ def test_garbage_on_the_raft_port_is_dropped_counted_and_harmless(tmp_path: Path
             await node.shutdown()
 
     run(scenario())
+
+
+def test_writes_in_flight_when_the_leader_dies_apply_exactly_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        nodes = await three_nodes(tmp_path)
+        leader = next(n for n in nodes if n.bridge.raft_state() == "Leader")
+        asker, other = (n for n in nodes if n is not leader)
+        try:
+            writes = [
+                asyncio.ensure_future(asker.bridge.write(CreatePrinter(f"p{number}", "HP", "L12")))
+                for number in range(40)
+            ]
+            await asyncio.sleep(0.005)
+            await leader.transport.stop()  # cut off mid-stream: some proposals are in its log only
+            await leader.shutdown()
+            outcomes = await asyncio.gather(*writes)
+            # a retried write whose first attempt did apply sees its own first outcome, never already_exists
+            assert all(isinstance(outcome, Ok) for outcome in outcomes), outcomes
+            expected = sorted(f"p{number}" for number in range(40))
+            assert sorted(printers(await asker.bridge.read(ListPrinters()))) == expected
+            assert sorted(printers(await other.bridge.read(ListPrinters()))) == expected
+        finally:
+            for node in (asker, other):
+                await node.shutdown()
+
+    run(scenario())
