@@ -254,7 +254,7 @@ class HttpBridgeActor(Actor):
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._forwards[request_id] = (leader, future)
         try:
-            if not self._transport.send(leader, make(request_id)):
+            if not self._transport.post(leader, make(request_id)):
                 raise _Retry(f"no link to the leader {leader}")
             self._metrics.forwarded.inc()
             async with asyncio.timeout(min(remaining, FORWARD_ATTEMPT)):
@@ -367,7 +367,7 @@ class HttpBridgeActor(Actor):
             reply = ForwardFailed(request_id, "stopping")
         except BridgeError:
             reply = ForwardFailed(request_id, "busy")
-        self._transport.send(sender, reply)
+        self._transport.post(sender, reply)
 
 
 def _left(deadline: float) -> float:

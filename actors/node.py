@@ -208,7 +208,7 @@ class Node:
         except MailboxFull:
             self.transport.stats.dropped_inbox_full += 1
             if not isinstance(frame, RaftFrame | ForwardReply | ForwardFailed):
-                self.transport.send(sender, ForwardFailed(frame.request_id, "busy"))  # retry, not a timeout
+                self.transport.post(sender, ForwardFailed(frame.request_id, "busy"))  # retry, not a timeout
         except ActorError:
             pass  # stopping
 

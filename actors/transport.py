@@ -75,6 +75,8 @@ class Transport(Actor):
         self._members: dict[str, str] = {}
         self._learned: dict[str, str] = {}
         self._dealers: dict[str, tuple[str, zmq.Socket]] = {}
+        self._outbox: dict[str, list[bytes]] = {}
+        self._flush_scheduled = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class Transport(Actor):
         for _addr, dealer in self._dealers.values():
             dealer.close(linger=0)
         self._dealers.clear()
+        self._outbox.clear()
         if self._router is not None:
             self._router.close(linger=0)
             self._router = None
@@ -160,24 +163,55 @@ class Transport(Actor):
     # --- sending ------------------------------------------------------------------------------------
 
     def send(self, node_id: str, frame: Any) -> bool:
-        """Queue one frame for `node_id` without waiting; False (and counted) if it was dropped."""
+        """Hand one frame to `node_id`'s link now; False (and counted) if it was dropped."""
         link = self._dealers.get(node_id)
         if link is None:
             self.stats.dropped_no_route += 1
             return False
-        data = encode_frame(frame, self.cluster_id or "", self.raft_addr)
-        try:
-            link[1].send(data, zmq.NOBLOCK)
-        except zmq.Again:
-            self.stats.dropped_send_full += 1
+        return self._write(link[1], [encode_frame(frame, self.cluster_id or "", self.raft_addr)])
+
+    def post(self, node_id: str, frame: Any) -> bool:
+        """Queue one frame for `node_id`; every frame posted to a peer during this turn of the event loop
+        leaves as one multipart message right after it (one wake-up of ZeroMQ's I/O thread for them all).
+        False (and counted) only if no address is known; a full link drops and counts at the flush."""
+        if node_id not in self._dealers:
+            self.stats.dropped_no_route += 1
             return False
-        self.stats.sent += 1
+        box = self._outbox.get(node_id)
+        if box is None:
+            box = self._outbox[node_id] = []
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self.flush)
+        box.append(encode_frame(frame, self.cluster_id or "", self.raft_addr))
+        return True
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        outbox, self._outbox = self._outbox, {}
+        for node_id, frames in outbox.items():
+            link = self._dealers.get(node_id)
+            if link is None:
+                self.stats.dropped_no_route += len(frames)
+                continue
+            self._write(link[1], frames)
+
+    def _write(self, dealer: zmq.Socket, frames: list[bytes]) -> bool:
+        try:
+            if len(frames) == 1:
+                dealer.send(frames[0], zmq.NOBLOCK)
+            else:
+                dealer.send_multipart(frames, zmq.NOBLOCK)  # all parts or none
+        except zmq.Again:
+            self.stats.dropped_send_full += len(frames)
+            return False
+        self.stats.sent += len(frames)
         return True
 
     def send_raft(self, messages: Iterable[Any]) -> None:
-        """All of one Ready's messages, back to back, with no await between them."""
+        """All of one Ready's messages, with no await between them (coalesced per peer)."""
         for message in messages:
-            self.send(message.recipient, RaftFrame(message))
+            self.post(message.recipient, RaftFrame(message))
 
     # --- receiving ----------------------------------------------------------------------------------
 
@@ -196,18 +230,26 @@ class Transport(Actor):
             await asyncio.sleep(0)
 
     def _accept(self, parts: list[bytes]) -> None:
-        if len(parts) != 2:
+        """[identity, frame, frame, ...]: a peer's frames of one event-loop turn arrive together."""
+        if len(parts) < 2:
             self.stats.dropped_malformed += 1
             return
-        identity, payload = parts
         try:
-            sender = identity.decode()
+            sender = parts[0].decode()
+        except UnicodeDecodeError:
+            self.stats.dropped_malformed += len(parts) - 1
+            return
+        for payload in parts[1:]:
+            self._accept_frame(sender, payload)
+
+    def _accept_frame(self, sender: str, payload: bytes) -> None:
+        try:
             received = decode_frame(payload)
-        except (FrameError, UnicodeDecodeError):
+        except FrameError:
             self.stats.dropped_malformed += 1
             return
         except Exception:  # a decoder bug must cost one frame, never the node
-            log.exception("%s: undecodable frame from %r", self.node_id, identity)
+            log.exception("%s: undecodable frame from %r", self.node_id, sender)
             self.stats.dropped_malformed += 1
             return
         if not self._from_our_cluster(received.cluster_id):

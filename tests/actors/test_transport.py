@@ -7,7 +7,7 @@ from typing import Any
 
 import zmq
 
-from actors.codec import ForwardJoin, ForwardReply, ForwardWrite, Received
+from actors.codec import ForwardJoin, ForwardReply, ForwardWrite, Received, decode_frame
 from actors.transport import Transport
 from farm.results import Ok
 
@@ -173,5 +173,47 @@ def test_changing_a_peer_address_reconnects() -> None:
         assert not a.send("b", ForwardJoin(3, "n", "x"))
         for transport in (one, two, a):
             await transport.stop()
+
+    run(scenario())
+
+
+def test_posted_frames_of_one_loop_turn_leave_as_one_multipart_message() -> None:
+    async def scenario() -> None:
+        router = zmq.Context.instance().socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 0)
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        a = make("a", Inbox())
+        a.set_peers({"b": f"127.0.0.1:{port}"})
+        assert not a.post("nobody", ForwardJoin(0, "n", "x"))
+        async with asyncio.timeout(5):
+            while True:  # until the link is up, a flush may be dropped
+                for request_id in (1, 2, 3):
+                    assert a.post("b", ForwardJoin(request_id, "n", "x"))
+                await asyncio.sleep(0.01)
+                if router.poll(0):
+                    break
+        parts = router.recv_multipart()
+        assert parts[0] == b"a" and len(parts) == 4
+        assert [decode_frame(part).frame.request_id for part in parts[1:]] == [1, 2, 3]  # type: ignore[union-attr]
+        router.close()
+        await a.stop()
+
+    run(scenario())
+
+
+def test_a_multipart_batch_is_delivered_frame_by_frame() -> None:
+    async def scenario() -> None:
+        inbox_a, inbox_b = Inbox(), Inbox()
+        a, b = make("a", inbox_a), make("b", inbox_b)
+        a.set_peers({"b": b.raft_addr})
+        await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
+        for request_id in range(1, 101):
+            a.post("b", ForwardJoin(request_id, "n", "x"))
+        await until(lambda: len(inbox_b.frames) >= 101)
+        ids = [received.frame.request_id for _, received in inbox_b.frames[1:]]  # type: ignore[union-attr]
+        assert ids == list(range(1, 101))
+        assert b.stats.dropped_malformed == 0
+        await a.stop()
+        await b.stop()
 
     run(scenario())
