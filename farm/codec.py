@@ -56,11 +56,15 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """One log entry's farm payload: the command, the leader's clock when proposed, the client's retry key."""
+    """One log entry's farm payload: the command, the leader's clock when proposed, the client's retry key.
+
+    `encoded_command` is the command as the proposer encoded it: what a retry under the same key must repeat.
+    """
 
     command: Command
     at_ms: int
     idempotency_key: str | None = None
+    encoded_command: bytes = b""
 
 
 def _packb(obj: Any) -> bytes:
@@ -151,7 +155,7 @@ def decode_proposal(data: bytes) -> Proposal:
     _, at_ms, key, command = obj
     if type(command) is not bytes:
         raise CommandCodecError("proposal: the command must be bytes")
-    return Proposal(decode_command(command), _check_at_ms(at_ms), _check_key(key))
+    return Proposal(decode_command(command), _check_at_ms(at_ms), _check_key(key), command)
 
 
 # --- outcomes (kept per idempotency key) -----------------------------------------------------------------

@@ -16,7 +16,9 @@ from farm.lifecycle import ACTIVE, OCCUPYING, STATUSES
 from farm.records import Filament, Job, Printer
 from farm.store import Store
 
-SNAPSHOT_VERSION = 1
+# 2: idempotency records carry the fingerprint of their first command. An older snapshot is refused: its
+# keys could not tell a retry from a reuse.
+SNAPSHOT_VERSION = 2
 
 
 class SnapshotError(ValueError):

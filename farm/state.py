@@ -19,7 +19,7 @@ from farm.commands import (
     UpdateFilament,
     UpdatePrinter,
 )
-from farm.idempotency import CAPACITY, WINDOW, IdempotencyTable
+from farm.idempotency import CAPACITY, WINDOW, IdempotencyTable, fingerprint
 from farm.queries import Query
 from farm.results import Applied, Ok, Outcome, Rejected
 from farm.snapshot import decode_snapshot, encode_snapshot
@@ -57,8 +57,9 @@ class FarmState:
         self._idempotency.expire(index)
         key = proposal.idempotency_key
         if key is not None:
-            first = self._idempotency.get(key)
-            if first is not None:
+            command_fingerprint = fingerprint(proposal.encoded_command)
+            first = self._idempotency.recall(key, command_fingerprint)
+            if first is not None:  # the first outcome, or the refusal of a key reused for another command
                 return Applied(first)
         command = proposal.command
         refusal = check_command(command)
@@ -68,7 +69,7 @@ class FarmState:
             else _HANDLERS[type(command)](self._store, command, index, proposal.at_ms)
         )
         if key is not None:
-            self._idempotency.remember(key, index, applied.outcome)
+            self._idempotency.remember(key, index, command_fingerprint, applied.outcome)
         return applied
 
     def query(self, query: Query) -> Outcome:

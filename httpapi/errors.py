@@ -27,6 +27,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "already_exists": (409, "Already exists"),
     "unknown_printer": (422, "Unknown printer"),
     "unknown_filament": (422, "Unknown filament"),
+    "idempotency_key_reused": (422, "Idempotency key reused"),
     "insufficient_filament": (409, "Insufficient filament"),
     "invalid_transition": (409, "Invalid status transition"),
     "printer_busy": (409, "Printer busy"),

@@ -432,7 +432,8 @@ _RESPONSES: dict[str, Any] = {
     ),
     "TooLarge": _problem_response(f"too_large: the body is over {MAX_BODY_BYTES} bytes."),
     "Unprocessable": _problem_response(
-        "invalid_field (field names it), unknown_printer or unknown_filament."
+        "invalid_field (field names it), unknown_printer, unknown_filament, or idempotency_key_reused (the "
+        "Idempotency-Key was first used for another request)."
     ),
     "Unavailable": _problem_response(
         "no_leader (no leader known within the request timeout) or stopping.", retry_after=True

@@ -108,7 +108,7 @@ def test_proposal_round_trips_with_and_without_key() -> None:
     command = CreateJob("j1", "p1", "f1", 50)
     for key in (None, "retry-7"):
         data = encode_proposal(encode_command(command), 1_700_000_000_123, key)
-        assert decode_proposal(data) == Proposal(command, 1_700_000_000_123, key)
+        assert decode_proposal(data) == Proposal(command, 1_700_000_000_123, key, encode_command(command))
 
 
 @pytest.mark.parametrize(

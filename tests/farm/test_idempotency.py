@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import hashlib
+
+import msgpack
 import pytest
 
-from farm.commands import CreateJob, CreatePrinter, SetJobStatus
-from farm.idempotency import IdempotencyTable
+from farm.codec import encode_command
+from farm.commands import CreateFilament, CreateJob, CreatePrinter, SetJobStatus, UpdatePrinter
+from farm.idempotency import IdempotencyTable, fingerprint
 from farm.results import Ok, Rejected
 from farm.state import FarmState
 from tests.farm.harness import Farm
+
+FP = fingerprint(b"command")
 
 
 def test_a_retried_write_returns_the_first_outcome_and_applies_once() -> None:
@@ -74,22 +80,102 @@ def test_the_oldest_keys_go_first_beyond_capacity() -> None:
 def test_table_bounds_directly() -> None:
     table = IdempotencyTable(window=10, capacity=3)
     for index in range(1, 5):
-        table.remember(f"k{index}", index, Ok(index))
-    assert len(table) == 3 and table.get("k1") is None and table.get("k2") == Ok(2)
+        table.remember(f"k{index}", index, FP, Ok(index))
+    assert len(table) == 3 and table.recall("k1", FP) is None and table.recall("k2", FP) == Ok(2)
     table.expire(13)  # k2 (index 2) is 11 old, k3 is 10 old: only k2 goes
-    assert table.get("k2") is None and table.get("k3") == Ok(3) and len(table) == 2
+    assert table.recall("k2", FP) is None and table.recall("k3", FP) == Ok(3) and len(table) == 2
     table.expire(10**9)
     assert len(table) == 0
 
 
 def test_table_records_round_trip_and_refuse_damage() -> None:
     table = IdempotencyTable()
-    table.remember("a", 1, Ok({"id": "p1"}))
-    table.remember("b", 2, Rejected("not_found", "printer p9 does not exist", "id"))
+    table.remember("a", 1, FP, Ok({"id": "p1"}))
+    table.remember("b", 2, FP, Rejected("not_found", "printer p9 does not exist", "id"))
     copy = IdempotencyTable()
     copy.load(table.to_blob())
     assert copy.to_blob() == table.to_blob()
-    assert copy.get("b") == Rejected("not_found", "printer p9 does not exist", "id")
+    assert copy.recall("b", FP) == Rejected("not_found", "printer p9 does not exist", "id")
+    assert copy.recall("b", fingerprint(b"other")).code == "idempotency_key_reused"
     for damaged in (table.to_blob()[:-1], table.to_blob() + b"\x93", b"\x93\x01\x02\x03"):
         with pytest.raises(ValueError):
             IdempotencyTable().load(damaged)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ["k", 1, [0, None]],  # a record without its fingerprint (the format before fingerprints)
+        ["k", 1, b"short", [0, None]],
+        ["k", 1, "not bytes", [0, None]],
+        ["k", "1", FP, [0, None]],
+        [7, 1, FP, [0, None]],
+        ["k", 1, FP, [2, None]],
+    ],
+)
+def test_table_refuses_malformed_records(record) -> None:
+    blob = msgpack.packb(record, use_bin_type=True)
+    with pytest.raises(ValueError):
+        IdempotencyTable().load(blob)
+
+
+# --- a key reused for another request -------------------------------------------------------------------
+
+
+def test_the_fingerprint_is_64_bits_of_blake2b_of_the_command_bytes() -> None:
+    data = encode_command(CreatePrinter("p1", "HP", "L12"))
+    assert fingerprint(data) == hashlib.blake2b(data, digest_size=8).digest()
+    assert fingerprint(data) != fingerprint(encode_command(CreatePrinter("p2", "HP", "L12")))
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        CreateFilament("p1", "PLA", "Red", 10, 10),  # another endpoint (POST /filaments after POST /printers)
+        CreatePrinter("p2", "HP", "L12"),  # the same endpoint, another body
+        CreatePrinter("p1", "HP", "L13"),
+        UpdatePrinter("p1", model="L12"),
+    ],
+    ids=repr,
+)
+def test_a_key_reused_for_another_command_is_refused_and_changes_nothing(other) -> None:
+    farm = Farm()
+    first = farm.propose(CreatePrinter("p1", "HP", "L12"), key="k1").outcome
+    before = farm.state.snapshot()
+    reused = farm.propose(other, key="k1")
+    assert reused.outcome == Rejected(
+        "idempotency_key_reused",
+        "idempotency key 'k1' was first used for another request; send a new request with a new key",
+        None,
+    )
+    assert reused.events == ()
+    assert farm.state.snapshot() == before  # neither applied nor recorded
+    # the key still answers its first request, and still refuses the other one
+    assert farm.propose(CreatePrinter("p1", "HP", "L12"), key="k1").outcome == first
+    assert farm.propose(other, key="k1").outcome.code == "idempotency_key_reused"
+
+
+def test_a_retry_proposed_later_by_another_leader_is_the_same_request() -> None:
+    """Only the command counts: the leader's clock stamp differs between a write and its retry."""
+    farm = Farm()
+    first = farm.propose(CreatePrinter("p1", "HP", "L12"), key="k1", at_ms=1_700_000_000_000).outcome
+    again = farm.propose(CreatePrinter("p1", "HP", "L12"), key="k1", at_ms=1_700_000_999_000).outcome
+    assert again == first and isinstance(first, Ok)
+
+
+def test_a_refused_first_request_also_holds_its_key() -> None:
+    farm = Farm()
+    first = farm.propose(CreatePrinter("", "HP", "L12"), key="k1").outcome
+    assert first.code == "invalid_field"
+    assert farm.propose(CreatePrinter("p1", "HP", "L12"), key="k1").outcome.code == "idempotency_key_reused"
+    assert farm.propose(CreatePrinter("", "HP", "L12"), key="k1").outcome == first
+
+
+def test_fingerprints_survive_snapshot_and_restore() -> None:
+    farm = Farm()
+    farm.ok(CreatePrinter("p1", "HP", "L12"), key="k1")
+    restored = Farm(FarmState.restore(farm.state.snapshot()))
+    restored.index = farm.index
+    assert restored.propose(CreatePrinter("p2", "HP", "L12"), key="k1").outcome.code == (
+        "idempotency_key_reused"
+    )

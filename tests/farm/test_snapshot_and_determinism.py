@@ -23,7 +23,7 @@ from farm.commands import (
 from farm.lifecycle import STATUSES
 from farm.queries import ListFilaments, ListJobs, ListPrinters
 from farm.results import Applied, Ok, Rejected
-from farm.snapshot import SnapshotError
+from farm.snapshot import SNAPSHOT_VERSION, SnapshotError
 from farm.state import FarmState
 from tests.farm.harness import T0_MS, Farm
 
@@ -107,7 +107,9 @@ def test_restore_rebuilds_reservations_and_busy_printers() -> None:
 
 
 def forged(printers=(), filaments=(), jobs=(), keys=b"") -> bytes:
-    return msgpack.packb([1, list(printers), list(filaments), list(jobs), keys], use_bin_type=True)
+    return msgpack.packb(
+        [SNAPSHOT_VERSION, list(printers), list(filaments), list(jobs), keys], use_bin_type=True
+    )
 
 
 QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", None, None, None]
@@ -117,11 +119,13 @@ QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", No
     "data",
     [
         b"\xc1",
-        msgpack.packb([2, [], [], [], []]),
+        msgpack.packb([SNAPSHOT_VERSION + 1, [], [], [], b""], use_bin_type=True),
+        msgpack.packb([1, [], [], [], msgpack.packb(["k", 1, [0, None]])], use_bin_type=True),  # version 1
         msgpack.packb({"printers": []}),
         forged(printers=[["p1", "HP"]]),
         forged(keys=[["k", 1]]),
-        msgpack.packb([1, [], [], [], b"\x93\xa1k"], use_bin_type=True),  # a truncated idempotency record
+        forged(keys=b"\x94\xa1k"),  # a truncated idempotency record
+        forged(keys=msgpack.packb(["k", 1, [0, None]])),  # a record without its fingerprint
         forged(jobs=[QUEUED_JOB]),  # the job's spool is missing
         forged(
             printers=[["p1", "HP", "L"]], filaments=[["f1", "P", "R", 100, 50]], jobs=[QUEUED_JOB]

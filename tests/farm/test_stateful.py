@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from farm.codec import encode_command, encode_proposal
+from farm.codec import decode_proposal, encode_command, encode_proposal
 from farm.commands import (
     Command,
     CreateFilament,
@@ -268,6 +268,19 @@ class FarmMachine(RuleBasedStateMachine):
         again = self.state.apply(self.index, data)
         assert again.outcome == first.outcome and again.events == ()
         assert self.state.snapshot() == before
+
+    @precondition(lambda self: self.keyed)
+    @rule(pick=st.integers(0, 10**6))
+    def reuse_a_key_for_another_command(self, pick: int) -> None:
+        data, _ = self.keyed[pick % len(self.keyed)]
+        key = decode_proposal(data).idempotency_key
+        before = self.state.snapshot()
+        self.index += 1
+        # no rule above sends DeletePrinter with a key, so this is never the key's first command
+        other = encode_proposal(encode_command(DeletePrinter("p1")), T0_MS + self.index * 1000, key)
+        refused = self.state.apply(self.index, other)
+        assert isinstance(refused.outcome, Rejected) and refused.outcome.code == "idempotency_key_reused"
+        assert refused.events == () and self.state.snapshot() == before
 
     @rule()
     def restart_from_snapshot(self) -> None:
