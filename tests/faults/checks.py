@@ -27,6 +27,7 @@ from tests.faults.models import (
     Refused,
     SetStatus,
     Snapshot,
+    drop_unapplied,
 )
 from tests.faults.workload import Farm, filament_view, job_view
 from tests.support.cluster import Cluster, wait_for
@@ -45,8 +46,14 @@ class Findings:
         return not self.problems and all(r.verdict is Verdict.OK for _, r in self.linearizability)
 
     def summary(self) -> str:
-        parts = [f"{name}: {result.verdict.value} ({len(result.partitions)} keys)"
-                 for name, result in self.linearizability]
+        parts = []
+        for name, result in self.linearizability:
+            part = f"{name}: {result.verdict.value} ({len(result.partitions)} keys"
+            if result.illegal_keys:
+                part += f", illegal {result.illegal_keys[:3]}"
+            if result.unknown_keys:
+                part += f", out of budget {result.unknown_keys[:3]}"
+            parts.append(part + ")")
         return "; ".join(parts)
 
 
@@ -174,6 +181,12 @@ def check_ledger(farm: Farm, copies: Copies, findings: Findings) -> None:
 
 def check_history(history: History, farm: Farm, findings: Findings, seconds: float = 60.0) -> None:
     everything = history.operations()
+    final: dict[str, set[Any]] = {}
+    for op in everything:
+        if op.client >= FINAL_CLIENT and isinstance(op.input, ReadJob):
+            final.setdefault(op.input.job_id, set()).add(op.output)
+    agreed = {job_id: views.pop() for job_id, views in final.items() if len(views) == 1}
+    everything = drop_unapplied(everything, agreed)
     # the final per-job reads all overlap: the filament model reads them as one snapshot instead
     per_filament = [op for op in everything
                     if not (op.client >= FINAL_CLIENT and isinstance(op.input, ReadJob))]

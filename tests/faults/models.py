@@ -20,6 +20,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tests.faults.linearizability import Operation
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "Queued": frozenset({"Running", "Cancelled"}),
     "Running": frozenset({"Done", "Cancelled", "Paused", "Failed"}),
@@ -126,21 +128,61 @@ class Job:
         return JobView(self.status, self.used)
 
 
+class Jobs:
+    """An immutable job id -> Job map whose hash is kept up to date incrementally.
+
+    The search hashes a state at every step; rehashing a spool's hundreds of jobs each time dominated the
+    checker's run time on long histories."""
+
+    __slots__ = ("_hash", "_map")
+
+    def __init__(self, items: dict[str, Job] | None = None, hash_: int = 0) -> None:
+        self._map: dict[str, Job] = items if items is not None else {}
+        self._hash = hash_
+
+    def get(self, job_id: str) -> Job | None:
+        return self._map.get(job_id)
+
+    def set(self, job_id: str, job: Job) -> Jobs:
+        items = dict(self._map)
+        old = items.get(job_id)
+        hash_ = self._hash ^ hash((job_id, job))
+        if old is not None:
+            hash_ ^= hash((job_id, old))
+        items[job_id] = job
+        return Jobs(items, hash_)
+
+    def items(self) -> Iterable[tuple[str, Job]]:
+        return self._map.items()
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Jobs) and self._hash == other._hash and self._map == other._map
+
+    def __repr__(self) -> str:
+        return f"Jobs({self._map!r})"
+
+
+EMPTY_JOBS = Jobs()
+
+
 @dataclass(frozen=True, slots=True)
 class Filament:
     total: int
     remaining: int
     reserved: int
-    jobs: tuple[tuple[str, Job], ...] = ()  # sorted by job id, so equal states hash equal
+    jobs: Jobs = EMPTY_JOBS
 
     def job(self, job_id: str) -> Job | None:
-        for known, job in self.jobs:
-            if known == job_id:
-                return job
-        return None
+        return self.jobs.get(job_id)
 
-    def with_job(self, job_id: str, job: Job) -> tuple[tuple[str, Job], ...]:
-        return tuple(sorted([*((k, j) for k, j in self.jobs if k != job_id), (job_id, job)]))
+    def with_job(self, job_id: str, job: Job) -> Jobs:
+        return self.jobs.set(job_id, job)
 
     def view(self) -> FilamentView:
         return FilamentView(self.total, self.remaining, self.reserved)
@@ -269,7 +311,7 @@ class FilamentModel:
             refusals.append("invalid_transition")
         busy = any(
             other.printer_id == job.printer_id and other.status in OCCUPYING
-            for other_id, other in fil.jobs
+            for other_id, other in fil.jobs.items()
             if other_id != op.job_id
         )
         if op.status == "Running" and busy:
@@ -285,3 +327,55 @@ class FilamentModel:
             remaining -= after.used
         return [*results, (after.view(), replace(fil, remaining=remaining, reserved=reserved,
                                                   jobs=fil.with_job(op.job_id, after)))]
+
+
+def reachable(source: str, target: str) -> bool:
+    """Whether a job in `source` can ever be in `target` (zero or more transitions)."""
+    seen, frontier = {source}, [source]
+    while frontier:
+        for after in TRANSITIONS[frontier.pop()]:
+            if after not in seen:
+                seen.add(after)
+                frontier.append(after)
+    return target in seen
+
+
+def drop_unapplied(ops: list[Operation], final: dict[str, JobView | Refused]) -> list[Operation]:
+    """Removes indeterminate writes that provably changed nothing before the final reads.
+
+    `final` maps a job id to what every node showed for it at the end, after every other operation had
+    returned or been given up. An indeterminate write that had not taken effect by then either never will
+    or takes effect after every observation; either way the history is linearizable with it exactly when it
+    is linearizable without it (an operation of unknown output can always go last). Dropping such writes
+    keeps the search from trying, at every step, both "it happened" and "it did not".
+
+    Provably not applied by the end: a creation of a job that does not exist at the end; a status change
+    to T when the final status cannot be reached from T, or when it is the final (terminal) status but with
+    a different used weight, or when another, acknowledged operation is the one that made the job T (a
+    terminal status is entered once).
+    """
+    acknowledged_terminal = {
+        (op.input.job_id, op.output.status)
+        for op in ops
+        if isinstance(op.input, SetStatus) and isinstance(op.output, JobView)
+        and op.output.status not in ACTIVE
+    }
+    kept = []
+    for op in ops:
+        seen = final.get(getattr(op.input, "job_id", ""))
+        if op.ret is not None or seen is None or not isinstance(op.input, (CreateJob, SetStatus)):
+            kept.append(op)
+            continue
+        if isinstance(seen, Refused):
+            continue  # the job does not exist at the end: neither its creation nor a change took effect
+        if isinstance(op.input, SetStatus):
+            target, used = op.input.status, op.input.used_grams or 0
+            if not reachable(target, seen.status):
+                continue
+            if target == seen.status and target not in ACTIVE:
+                if (op.input.job_id, target) in acknowledged_terminal:
+                    continue
+                if target != "Done" and used != seen.used:
+                    continue
+        kept.append(op)
+    return kept

@@ -35,6 +35,7 @@ from tests.faults.models import (
     Refused,
     SetStatus,
     Snapshot,
+    drop_unapplied,
 )
 
 PRINTERS = ("p1", "p2")
@@ -295,11 +296,16 @@ def _pick_input(rng: random.Random, filaments: list[str], jobs: dict[str, str]) 
 
 
 def generate(
-    rng: random.Random, count: int, filaments: int, spread: float, indeterminate: float = 0.1
+    rng: random.Random,
+    count: int,
+    filaments: int,
+    spread: float,
+    indeterminate: float = 0.1,
+    with_final_reads: bool = False,
 ) -> list[Operation]:
     """A history from one sequential execution, with call/return times jittered around each operation's
     linearization point (so the execution order is always a valid linearization). Some writes become
-    indeterminate: half of those took effect, half never did."""
+    indeterminate: half of those took effect, half never did. Optionally every job is read at the end."""
     names = [f"f{k}" for k in range(filaments)]
     states: dict[str, Any] = {}
     jobs: dict[str, str] = {}
@@ -320,6 +326,11 @@ def generate(
         else:
             history.append(op(1 + k % 7, input, call, ret, output))
         states[key] = after
+    if with_final_reads:
+        end = 10.0 * count + 2 * spread + 100
+        for n, (job_id, fid) in enumerate(sorted(jobs.items())):
+            output, _ = FIL.outcomes(states[fid], ReadJob(job_id, fid))[0]
+            history.append(op(50, ReadJob(job_id, fid), end + n, end + n + 0.5, output))
     return history
 
 
@@ -415,3 +426,56 @@ def test_large_generated_histories_with_a_stale_read_are_rejected(seed: int) -> 
     assert check(JOBS, corrupted).verdict is Verdict.ILLEGAL
     phantom = [*history, replace(stale, output=JobView(output.status, output.used + 1))]
     assert check(FIL, phantom).verdict is Verdict.ILLEGAL
+
+
+def _final(history: list[Operation]) -> dict[str, Any]:
+    return {o.input.job_id: o.output for o in history if o.client == 50}
+
+
+def test_drop_unapplied_removes_only_what_provably_never_happened() -> None:
+    history = [
+        *SETUP,
+        op(3, CreateJob("ghost", "f", "p1", 5), 4, None),  # never appears: dropped
+        run("Running", 10, 11),
+        run("Done", 12, None),  # final is Running: Done cannot have happened
+        run("Paused", 13, None),  # Running is reachable from Paused: kept
+        run("Cancelled", 14, None, used=3),  # terminal and final is Running: dropped
+        read_job(30, 31, JobView("Running"), client=50),
+        op(50, ReadJob("ghost", "f"), 32, 33, Refused("not_found")),
+    ]
+    kept = drop_unapplied(history, _final(history))
+    dropped = [o for o in history if o not in kept]
+    assert [type(o.input).__name__ for o in dropped] == ["CreateJob", "SetStatus", "SetStatus"]
+    assert {o.input.status for o in dropped if isinstance(o.input, SetStatus)} == {"Done", "Cancelled"}
+    # a terminal status acknowledged by another operation was entered by that one
+    done = [*SETUP, run("Running", 10, 11), run("Done", 12, 13, JobView("Done", 30)), run("Done", 12, None),
+            read_job(30, 31, JobView("Done", 30), client=50)]
+    assert len(drop_unapplied(done, _final(done))) == len(done) - 1
+    # a terminal status with another used weight was not this operation's doing
+    failed = [*SETUP, run("Running", 10, 11), run("Failed", 12, None, used=4),
+              run("Failed", 13, None, used=6), read_job(30, 31, JobView("Failed", 6), client=50)]
+    kept = drop_unapplied(failed, _final(failed))
+    assert [o.input.used_grams for o in kept if o.ret is None] == [6]
+
+
+def test_dropping_unapplied_writes_never_changes_a_verdict() -> None:
+    """...and it is what makes histories with many indeterminate writes checkable at all: without it some
+    of these small histories exhaust a budget that the pruned ones never come near."""
+    rng = random.Random(77)
+    dropped = compared = undecided = 0
+    for _ in range(120):
+        history = generate(rng, count=rng.randint(10, 40), filaments=1, spread=rng.choice((8.0, 25.0)),
+                           indeterminate=0.35, with_final_reads=True)
+        corrupted = _corrupt_one_read(rng, history) or history
+        for candidate in (history, corrupted):
+            pruned = drop_unapplied(candidate, _final(candidate))
+            dropped += len(candidate) - len(pruned)
+            after = check_partition(FIL, "f0", pruned, Budget(max_steps=20_000))[0]
+            before = check_partition(FIL, "f0", candidate, Budget(max_steps=20_000))[0]
+            assert after is not Verdict.UNKNOWN, format_ops(candidate)
+            if before is Verdict.UNKNOWN:
+                undecided += 1
+                continue
+            compared += 1
+            assert after is before, format_ops(candidate)
+    assert dropped > 50 and compared > 200
