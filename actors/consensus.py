@@ -9,15 +9,16 @@ keeps feeding the core, which gathers the next Ready: that is the group commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.base import Actor, reject, resolve
+from actors.base import Actor, ActorError, reject, resolve
 from actors.metrics import NodeMetrics
-from actors.state_machine import Apply, Restore, StateMachineActor
+from actors.state_machine import Apply, LeadershipMoved, Restore, StateMachineActor
 from actors.transport import Transport
 from raft.core import RaftNode, Role
 from raft.ready import Ready
@@ -231,6 +232,9 @@ class RaftActor(Actor):
             failed = NotLeaderAnymore(f"leadership moved from {previous} to {leader}")
             for future in list(self._reads.values()):
                 reject(future, failed)
+        if previous == self.node.node_id:
+            with contextlib.suppress(ActorError):  # full: the writes time out instead of retrying early
+                self._state_machine.tell(LeadershipMoved())
         if self._on_leader is not None:
             self._on_leader(leader)
 

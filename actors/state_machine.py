@@ -66,6 +66,11 @@ class QueryAt:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadershipMoved:
+    """This node stopped leading: its pending writes may never apply here; their askers retry elsewhere."""
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe:
     after_index: int
 
@@ -154,6 +159,8 @@ class StateMachineActor(Actor):
                 self._restore(snapshot)
             case Subscribe(after_index):
                 return self._subscribe(after_index)
+            case LeadershipMoved():
+                self._fail_writes(LeadershipLost("this node stopped leading before the entry applied"))
             case SnapshotTaken(snapshot):
                 self._snapshotting = False
                 self.snapshot_index = max(self.snapshot_index, snapshot.index)
@@ -223,10 +230,10 @@ class StateMachineActor(Actor):
         self.snapshot_index = snapshot.index
         self._recent.clear()
         log.info("%s: restored the farm from a snapshot at index %d", self.name, snapshot.index)
-        lost = LeadershipLost(f"a snapshot at {snapshot.index} replaced the entries: outcome unknown")
-        for index in [index for index in self._writes if index <= snapshot.index]:
-            for _term, future in self._writes.pop(index):
-                reject(future, lost)
+        self._fail_writes(
+            LeadershipLost(f"a snapshot at {snapshot.index} replaced the entries: outcome unknown"),
+            up_to=snapshot.index,
+        )
         self._serve_reads()
         for listener in self.applied_listeners:
             listener(self.applied_index)
@@ -244,6 +251,12 @@ class StateMachineActor(Actor):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._writes.setdefault(index, []).append((term, future))
         return future
+
+    def _fail_writes(self, error: LeadershipLost, up_to: int | None = None) -> None:
+        """Safe because every write carries an idempotency key: a retry applies it at most once."""
+        for index in [index for index in self._writes if up_to is None or index <= up_to]:
+            for _term, future in self._writes.pop(index):
+                reject(future, error)
 
     def _query_at(self, query: Query, index: int) -> Any:
         if index <= self.applied_index:

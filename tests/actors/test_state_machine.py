@@ -10,6 +10,7 @@ from actors.state_machine import (
     Apply,
     AwaitApplied,
     LeadershipLost,
+    LeadershipMoved,
     QueryAt,
     Restore,
     StateMachineActor,
@@ -82,6 +83,21 @@ def test_a_waiter_whose_entry_was_replaced_learns_leadership_was_lost() -> None:
             await waiter
         with pytest.raises(LeadershipLost):
             await actor.ask(AwaitApplied(2, 1), 5)
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_losing_leadership_fails_pending_writes_so_they_retry_elsewhere() -> None:
+    async def scenario() -> None:
+        actor, _ = make()
+        waiter = asyncio.ensure_future(actor.ask(AwaitApplied(3, 2), 5))
+        await asyncio.sleep(0)
+        actor.tell(LeadershipMoved())
+        with pytest.raises(LeadershipLost):
+            await waiter
+        await actor.deliver(Apply((printer_entry(2, 1, "p1"),)))
+        assert actor.applied_index == 2  # applying goes on as before
         await actor.stop()
 
     run(scenario())
