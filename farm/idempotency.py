@@ -4,11 +4,16 @@ A key names one request: each record keeps a fingerprint of the command it was f
 of the key with another command is refused (idempotency_key_reused) instead of answering the first
 command's outcome as if it were this one's.
 
+The node's bridge keys every write: with the client's Idempotency-Key, else with an internal key of its own
+("~" and random characters; the HTTP layer refuses client keys starting with "~"). Internal keys only have
+to outlive the cluster's own retries, seconds, so they live in a small table of their own: a client key is
+kept as long as its bounds allow however many unkeyed writes follow, and the snapshot, taken on the node's
+event loop, is not dominated by a hundred thousand keys nobody will ever repeat.
+
 Each key's record is kept msgpack-encoded ([key, index, fingerprint, outcome], about a hundred bytes instead
-of a dict per key): the node's bridge keys every write, so the table is usually full, and a snapshot then
-only joins the records instead of encoding a hundred thousand outcomes. A key is forgotten once it is older
-than `window` log indexes or when more than `capacity` keys are held, oldest first; a retry after that
-applies again.
+of a dict per key), so a snapshot only joins the records instead of encoding every outcome. A key is
+forgotten once it is older than `window` log indexes or when its table holds more than its capacity, oldest
+first; a retry after that applies again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from farm.results import Outcome, Rejected
 
 WINDOW = 100_000
 CAPACITY = 100_000
+INTERNAL_KEY_PREFIX = "~"
+INTERNAL_CAPACITY = 4_096
 FINGERPRINT_BYTES = 8
 
 
@@ -38,12 +45,19 @@ def key_reused(key: str) -> Rejected:
     )
 
 
-class IdempotencyTable:
-    __slots__ = ("_entries", "capacity", "window")
+def is_internal(key: str) -> bool:
+    return key.startswith(INTERNAL_KEY_PREFIX)
 
-    def __init__(self, window: int = WINDOW, capacity: int = CAPACITY) -> None:
+
+class IdempotencyTable:
+    """The records of one kind of key: client keys, or with `internal` the node's own."""
+
+    __slots__ = ("_entries", "capacity", "internal", "window")
+
+    def __init__(self, window: int = WINDOW, capacity: int = CAPACITY, *, internal: bool = False) -> None:
         self.window = window
         self.capacity = capacity
+        self.internal = internal
         # key -> (index, record); invariant: in increasing index order (keys are appended, each once)
         self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
 
@@ -79,11 +93,12 @@ class IdempotencyTable:
         return b"".join(record for _, record in self._entries.values())
 
     def load(self, blob: bytes) -> None:
-        """Replace the entries with those of `to_blob()`'s output."""
+        """Replace the entries with those of `to_blob()`'s output; refuse records this table could not
+        have held (another kind of key, a key twice, not oldest first, more than its capacity)."""
         unpacker = msgpack.Unpacker(raw=False, strict_map_key=True, max_buffer_size=max(len(blob), 1))
         unpacker.feed(blob)
         entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
-        start = 0
+        start = last_index = 0
         for record in unpacker:
             end = unpacker.tell()
             if type(record) is not list or len(record) != 4:
@@ -92,8 +107,15 @@ class IdempotencyTable:
                 )
             key, index, command_fingerprint, outcome = record
             decode_outcome_obj(outcome)  # a record that does not decode must fail here, not at a retry
-            if type(key) is not str or type(index) is not int:
+            if type(key) is not str or type(index) is not int or index < 1:
                 raise ValueError(f"idempotency record at byte {start}: bad key or index")
+            if is_internal(key) != self.internal or key in entries:
+                raise ValueError(f"idempotency record at byte {start}: key {key!r} does not belong here")
+            if entries and index <= last_index:
+                raise ValueError(
+                    f"idempotency record at byte {start}: index {index} is not after {last_index}"
+                )
+            last_index = index
             if type(command_fingerprint) is not bytes or len(command_fingerprint) != FINGERPRINT_BYTES:
                 raise ValueError(
                     f"idempotency record at byte {start}: the fingerprint is not {FINGERPRINT_BYTES} bytes"
@@ -104,4 +126,31 @@ class IdempotencyTable:
             raise ValueError(
                 f"idempotency records: {len(blob) - start} bytes of a truncated record at the end"
             )
+        if len(entries) > self.capacity:
+            raise ValueError(f"idempotency records: {len(entries)} keys, more than the {self.capacity} held")
         self._entries = entries
+
+
+class IdempotencyKeys:
+    """Client keys and internal keys, each in its own bounded table; a key's first character decides."""
+
+    __slots__ = ("client", "internal")
+
+    def __init__(
+        self, window: int = WINDOW, capacity: int = CAPACITY, internal_capacity: int = INTERNAL_CAPACITY
+    ) -> None:
+        self.client = IdempotencyTable(window, capacity)
+        self.internal = IdempotencyTable(window, internal_capacity, internal=True)
+
+    def _table(self, key: str) -> IdempotencyTable:
+        return self.internal if is_internal(key) else self.client
+
+    def expire(self, index: int) -> None:
+        self.client.expire(index)
+        self.internal.expire(index)
+
+    def recall(self, key: str, command_fingerprint: bytes) -> Outcome | None:
+        return self._table(key).recall(key, command_fingerprint)
+
+    def remember(self, key: str, index: int, command_fingerprint: bytes, outcome: Outcome) -> None:
+        self._table(key).remember(key, index, command_fingerprint, outcome)

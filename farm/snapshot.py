@@ -1,4 +1,4 @@
-"""The whole farm state as msgpack and back: tables in insertion order, then the idempotency table.
+"""The whole farm state as msgpack and back: tables in insertion order, then the two idempotency tables.
 
 Insertion order (not id order) keeps snapshot() O(n) and makes a restored state snapshot to the same bytes
 as the state it came from. Derived values (reservations, indexes) are not stored: restore rebuilds them from
@@ -11,21 +11,21 @@ from typing import Any
 
 import msgpack
 
-from farm.idempotency import IdempotencyTable
+from farm.idempotency import IdempotencyKeys
 from farm.lifecycle import ACTIVE, OCCUPYING, STATUSES
 from farm.records import Filament, Job, Printer
 from farm.store import Store
 
-# 2: idempotency records carry the fingerprint of their first command. An older snapshot is refused: its
-# keys could not tell a retry from a reuse.
-SNAPSHOT_VERSION = 2
+# 2: idempotency records carry the fingerprint of their first command; 3: client and internal keys in two
+# tables. An older snapshot is refused: its keys could not tell a retry from a reuse.
+SNAPSHOT_VERSION = 3
 
 
 class SnapshotError(ValueError):
     """Bytes that are not a farm snapshot, or one whose numbers contradict each other."""
 
 
-def encode_snapshot(store: Store, idempotency: IdempotencyTable) -> bytes:
+def encode_snapshot(store: Store, idempotency: IdempotencyKeys) -> bytes:
     return msgpack.packb(
         [
             SNAPSHOT_VERSION,
@@ -46,25 +46,30 @@ def encode_snapshot(store: Store, idempotency: IdempotencyTable) -> bytes:
                 ]
                 for j in store.jobs.values()
             ],
-            idempotency.to_blob(),
+            idempotency.client.to_blob(),
+            idempotency.internal.to_blob(),
         ],
         use_bin_type=True,
     )
 
 
-def decode_snapshot(data: bytes, idempotency: IdempotencyTable) -> Store:
+def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
     """The store held in `data`; fills `idempotency` with the snapshot's keys."""
     try:
         obj = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise SnapshotError(f"farm snapshot: not valid msgpack ({type(exc).__name__})") from exc
-    if type(obj) is not list or len(obj) != 5 or obj[0] != SNAPSHOT_VERSION:
-        raise SnapshotError("farm snapshot: expected [version, printers, filaments, jobs, idempotency keys]")
+    if type(obj) is not list or len(obj) != 6 or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is not int:
+        raise SnapshotError(
+            f"farm snapshot: expected [version {SNAPSHOT_VERSION}, printers, filaments, jobs, client keys, "
+            "internal keys]"
+        )
     try:
         store = _store_from_obj(obj[1], obj[2], obj[3])
-        if type(obj[4]) is not bytes:
-            raise TypeError("the idempotency records must be bytes")
-        idempotency.load(obj[4])
+        for table, records in ((idempotency.client, obj[4]), (idempotency.internal, obj[5])):
+            if type(records) is not bytes:
+                raise TypeError("the idempotency records must be bytes")
+            table.load(records)
         _check_invariants(store)
     except SnapshotError:
         raise

@@ -19,7 +19,7 @@ from farm.commands import (
     UpdateFilament,
     UpdatePrinter,
 )
-from farm.idempotency import CAPACITY, WINDOW, IdempotencyTable, fingerprint
+from farm.idempotency import CAPACITY, INTERNAL_CAPACITY, WINDOW, IdempotencyKeys, fingerprint
 from farm.queries import Query
 from farm.results import Applied, Ok, Outcome, Rejected
 from farm.snapshot import decode_snapshot, encode_snapshot
@@ -41,10 +41,18 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
 class FarmState:
     __slots__ = ("_idempotency", "_store")
 
-    def __init__(self, *, idempotency_window: int = WINDOW, idempotency_capacity: int = CAPACITY) -> None:
+    def __init__(
+        self,
+        *,
+        idempotency_window: int = WINDOW,
+        idempotency_capacity: int = CAPACITY,
+        idempotency_internal_capacity: int = INTERNAL_CAPACITY,
+    ) -> None:
         """An empty farm. The idempotency limits are replicated semantics: change them only in tests."""
         self._store = Store()
-        self._idempotency = IdempotencyTable(idempotency_window, idempotency_capacity)
+        self._idempotency = IdempotencyKeys(
+            idempotency_window, idempotency_capacity, idempotency_internal_capacity
+        )
 
     def apply(self, index: int, data: bytes) -> Applied:
         """Apply log entry `index`. Never raises; a refused or malformed command changes nothing."""
@@ -76,7 +84,7 @@ class FarmState:
         return reads.answer(self._store, query)
 
     def snapshot(self) -> bytes:
-        """The whole state, idempotency table included, as msgpack."""
+        """The whole state, both idempotency tables included, as msgpack."""
         return encode_snapshot(self._store, self._idempotency)
 
     @classmethod

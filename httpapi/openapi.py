@@ -414,12 +414,14 @@ _PARAMETERS: dict[str, Any] = {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "A retry with the same key returns the first result and applies nothing twice.",
+        "description": "A retry with the same key returns the first result and applies nothing twice; the "
+        "key used for another request is refused (422 idempotency_key_reused). Keys starting with ~ are "
+        "reserved for the cluster's own retries.",
         "schema": {
             "type": "string",
             "minLength": 1,
             "maxLength": MAX_ID_CHARS,
-            "pattern": "^[\\x20-\\x7e]+$",
+            "pattern": "^[\\x20-\\x7d][\\x20-\\x7e]*$",
         },
     },
 }

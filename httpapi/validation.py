@@ -10,6 +10,7 @@ from typing import Any
 
 import falcon.asgi
 
+from farm.idempotency import INTERNAL_KEY_PREFIX
 from httpapi.errors import Problem, invalid, malformed, too_large
 from httpapi.jsonio import loads
 
@@ -158,6 +159,13 @@ def idempotency_key(req: falcon.asgi.Request) -> str | None:
     if not 0 < len(key) <= MAX_ID_CHARS or not (key.isascii() and key.isprintable()):
         raise invalid(
             "Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_ID_CHARS} printable ASCII characters."
+        )
+    if key.startswith(INTERNAL_KEY_PREFIX):
+        # the farm keeps such keys in a small table sized for the cluster's own retries (farm/idempotency.py)
+        raise invalid(
+            "Idempotency-Key",
+            f"Idempotency-Key must not start with {INTERNAL_KEY_PREFIX!r}: such keys are reserved for the "
+            "cluster's own retries.",
         )
     return key
 

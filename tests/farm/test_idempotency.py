@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import msgpack
 import pytest
 
 from farm.codec import encode_command
-from farm.commands import CreateFilament, CreateJob, CreatePrinter, SetJobStatus, UpdatePrinter
-from farm.idempotency import IdempotencyTable, fingerprint
+from farm.commands import CreateFilament, CreateJob, CreatePrinter, DeletePrinter, SetJobStatus, UpdatePrinter
+from farm.idempotency import (
+    CAPACITY,
+    INTERNAL_CAPACITY,
+    INTERNAL_KEY_PREFIX,
+    WINDOW,
+    IdempotencyTable,
+    fingerprint,
+)
 from farm.results import Ok, Rejected
 from farm.state import FarmState
 from tests.farm.harness import Farm
@@ -179,3 +187,90 @@ def test_fingerprints_survive_snapshot_and_restore() -> None:
     assert restored.propose(CreatePrinter("p2", "HP", "L12"), key="k1").outcome.code == (
         "idempotency_key_reused"
     )
+
+
+# --- internal keys ("~...", the node's own) in their own, smaller table ----------------------------------
+
+
+def internal(n: int) -> str:
+    return f"~{n:022d}"
+
+
+def test_internal_keys_are_recalled_like_client_keys() -> None:
+    farm = Farm()
+    first = farm.propose(CreatePrinter("p1", "HP", "L12"), key=internal(1)).outcome
+    assert farm.propose(CreatePrinter("p1", "HP", "L12"), key=internal(1)).outcome == first
+    assert farm.propose(CreatePrinter("p2", "HP", "L12"), key=internal(1)).outcome.code == (
+        "idempotency_key_reused"
+    )
+
+
+def test_internal_keys_have_their_own_capacity_and_never_push_out_client_keys() -> None:
+    farm = Farm(FarmState(idempotency_capacity=3, idempotency_internal_capacity=2))
+    client_first = farm.propose(CreatePrinter("c", "HP", "L12"), key="client").outcome
+    for n in range(5):
+        farm.ok(CreatePrinter(f"i{n}", "HP", "L12"), key=internal(n))
+    # the client key outlived five internal keys; of those only the last two are held, oldest went first
+    assert farm.propose(CreatePrinter("c", "HP", "L12"), key="client").outcome == client_first
+    assert farm.propose(CreatePrinter("i2", "HP", "L12"), key=internal(2)).outcome.code == "already_exists"
+    assert isinstance(farm.propose(CreatePrinter("i4", "HP", "L12"), key=internal(4)).outcome, Ok)
+
+
+def test_client_keys_never_push_out_internal_keys() -> None:
+    farm = Farm(FarmState(idempotency_capacity=2, idempotency_internal_capacity=3))
+    internal_first = farm.propose(CreatePrinter("i", "HP", "L12"), key=internal(0)).outcome
+    for n in range(5):
+        farm.ok(CreatePrinter(f"c{n}", "HP", "L12"), key=f"client-{n}")
+    assert farm.propose(CreatePrinter("i", "HP", "L12"), key=internal(0)).outcome == internal_first
+    assert farm.propose(CreatePrinter("c0", "HP", "L12"), key="client-0").outcome.code == "already_exists"
+
+
+def test_the_default_bounds() -> None:
+    state = FarmState()
+    assert (INTERNAL_KEY_PREFIX, INTERNAL_CAPACITY, CAPACITY, WINDOW) == ("~", 4096, 100_000, 100_000)
+    farm = Farm(state)
+    for n in range(INTERNAL_CAPACITY + 10):
+        farm.propose(DeletePrinter("p"), key=internal(n))
+    farm.propose(DeletePrinter("p"), key="client")
+    tables = msgpack.unpackb(state.snapshot())[4:]
+    assert [len(list(msgpack.Unpacker(io.BytesIO(blob)))) for blob in tables] == [1, INTERNAL_CAPACITY]
+
+
+def test_both_tables_survive_snapshot_and_restore() -> None:
+    farm = Farm()
+    client_first = farm.propose(CreatePrinter("c", "HP", "L12"), key="client").outcome
+    internal_first = farm.propose(CreatePrinter("i", "HP", "L12"), key=internal(0)).outcome
+    restored = Farm(FarmState.restore(farm.state.snapshot()))
+    restored.index = farm.index
+    assert restored.state.snapshot() == farm.state.snapshot()
+    assert restored.propose(CreatePrinter("c", "HP", "L12"), key="client").outcome == client_first
+    assert restored.propose(CreatePrinter("i", "HP", "L12"), key=internal(0)).outcome == internal_first
+
+
+def records(*keys_and_indexes: tuple[str, int]) -> bytes:
+    return b"".join(
+        msgpack.packb([key, index, FP, [0, None]], use_bin_type=True) for key, index in keys_and_indexes
+    )
+
+
+def test_each_table_loads_its_own_keys() -> None:
+    client, internal_keys = IdempotencyTable(), IdempotencyTable(internal=True)
+    client.load(records(("a", 1), ("b", 3)))
+    internal_keys.load(records(("~a", 2), ("~b", 4)))
+    assert client.recall("b", FP) == internal_keys.recall("~b", FP) == Ok(None)
+
+
+@pytest.mark.parametrize(
+    ("table", "blob"),
+    [
+        (IdempotencyTable(), records(("~a", 1))),  # an internal key among the client keys
+        (IdempotencyTable(internal=True), records(("a", 1))),  # and the other way round
+        (IdempotencyTable(), records(("a", 1), ("a", 2))),  # a key twice
+        (IdempotencyTable(), records(("a", 2), ("b", 2))),  # one log index, two keys
+        (IdempotencyTable(), records(("a", 2), ("b", 1))),  # not oldest first
+        (IdempotencyTable(capacity=1), records(("a", 1), ("b", 2))),  # more than the table holds
+    ],
+)
+def test_a_table_refuses_records_it_could_never_have_held(table: IdempotencyTable, blob: bytes) -> None:
+    with pytest.raises(ValueError):
+        table.load(blob)

@@ -106,10 +106,15 @@ def test_restore_rebuilds_reservations_and_busy_printers() -> None:
     restored.refused(CreateJob("j3", "printer1", "f1", 51), "insufficient_filament")
 
 
-def forged(printers=(), filaments=(), jobs=(), keys=b"") -> bytes:
+def forged(printers=(), filaments=(), jobs=(), keys=b"", internal_keys=b"") -> bytes:
     return msgpack.packb(
-        [SNAPSHOT_VERSION, list(printers), list(filaments), list(jobs), keys], use_bin_type=True
+        [SNAPSHOT_VERSION, list(printers), list(filaments), list(jobs), keys, internal_keys],
+        use_bin_type=True,
     )
+
+
+def key_record(key: str, index: int = 1) -> bytes:
+    return msgpack.packb([key, index, b"\x00" * 8, [0, None]], use_bin_type=True)
 
 
 QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", None, None, None]
@@ -119,8 +124,13 @@ QUEUED_JOB = ["j1", "p1", "f1", 60, "Queued", "", "2023-11-14T22:13:20.000Z", No
     "data",
     [
         b"\xc1",
-        msgpack.packb([SNAPSHOT_VERSION + 1, [], [], [], b""], use_bin_type=True),
+        msgpack.packb([SNAPSHOT_VERSION + 1, [], [], [], b"", b""], use_bin_type=True),
         msgpack.packb([1, [], [], [], msgpack.packb(["k", 1, [0, None]])], use_bin_type=True),  # version 1
+        msgpack.packb([2, [], [], [], key_record("k")], use_bin_type=True),  # version 2: one table
+        msgpack.packb([SNAPSHOT_VERSION, [], [], [], b""], use_bin_type=True),  # without internal keys
+        forged(keys=key_record("~k")),  # an internal key among the client keys
+        forged(internal_keys=key_record("k")),  # a client key among the internal ones
+        forged(internal_keys=[]),
         msgpack.packb({"printers": []}),
         forged(printers=[["p1", "HP"]]),
         forged(keys=[["k", 1]]),

@@ -107,6 +107,10 @@ class FarmMachine(RuleBasedStateMachine):
             self.keyed.append((data, applied))
         return applied
 
+    def key(self, kind: str) -> str:
+        """A fresh key, every other one an internal key (the node's own, kept in a table of their own)."""
+        return f"{'~' if self.index % 2 else ''}{kind}{self.index}"
+
     # --- rules -------------------------------------------------------------------------------------------
 
     @initialize(total=st.integers(60, 200), second=st.integers(0, 200))
@@ -168,7 +172,7 @@ class FarmMachine(RuleBasedStateMachine):
                 expected = "ok"
                 self.spools[spool] = ModelSpool(new_total, new_remaining, new_remaining)
         command = UpdateFilament(spool, total_weight_in_grams=total, remaining_weight_in_grams=remaining)
-        self.submit(command, expected, f"u{self.index}" if keyed else None)
+        self.submit(command, expected, self.key("u") if keyed else None)
 
     @rule(spool=SPOOLS)
     def delete_filament(self, spool: str) -> None:
@@ -192,7 +196,7 @@ class FarmMachine(RuleBasedStateMachine):
             expected = "insufficient_filament"
         else:
             expected = "ok"
-        self.submit(CreateJob(job, printer, spool, weight), expected, f"c{self.index}" if keyed else None)
+        self.submit(CreateJob(job, printer, spool, weight), expected, self.key("c") if keyed else None)
         if expected == "ok":
             self.jobs[job] = ModelJob(printer, spool, weight)
 
@@ -214,7 +218,7 @@ class FarmMachine(RuleBasedStateMachine):
             expected = "printer_busy"
         else:
             expected = "ok"
-        self.submit(SetJobStatus(job, status, used), expected, f"s{self.index}" if keyed else None)
+        self.submit(SetJobStatus(job, status, used), expected, self.key("s") if keyed else None)
         if expected != "ok":
             return
         model.status = status

@@ -17,3 +17,19 @@ def test_a_key_reused_for_another_request_is_422_and_applies_nothing(client, bri
     assert [e.type for e in bridge.published] == ["printer.created"]
     again = client.simulate_post("/api/v1/printers", json=PRINTER, headers=headers)
     assert (again.status_code, again.json) == (201, PRINTER)
+
+
+def test_keys_starting_with_a_tilde_are_reserved_for_the_cluster(client, bridge) -> None:
+    result = client.simulate_post(
+        "/api/v1/printers", json=PRINTER, headers={"Idempotency-Key": "~AAAAAAAAAAAAAAAAAAAAAA"}
+    )
+    problem = problem_of(result)
+    assert (result.status_code, problem["code"], problem["field"]) == (
+        422,
+        "invalid_field",
+        "Idempotency-Key",
+    )
+    assert "~" in problem["detail"] and "reserved" in problem["detail"]
+    assert bridge.writes == []
+    tilde_inside = client.simulate_post("/api/v1/printers", json=PRINTER, headers={"Idempotency-Key": "a~b"})
+    assert tilde_inside.status_code == 201 and bridge.writes[-1][1] == "a~b"
