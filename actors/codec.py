@@ -144,7 +144,7 @@ def _decode_body(kind: Any, fields: list[Any]) -> Frame:
         return ForwardReply(_request_id(request_id), outcome_from_obj(outcome))
     if kind == FAILED:
         request_id, reason, leader_id = _exactly(fields, 3, "forward failure")
-        if reason not in FAIL_REASONS:
+        if _str(reason, "forward failure reason") not in FAIL_REASONS:
             raise FrameError(f"forward failure: unknown reason {reason!r}")
         if leader_id is not None:
             _str(leader_id, "leader_id")

@@ -81,6 +81,7 @@ def test_raft_frames_carry_raft_messages() -> None:
         packb([PROTOCOL_VERSION, "c", "a", 6, 1, [9, 1, 2]]),
         packb([PROTOCOL_VERSION, "c", "a", 6, 1, [0, 1, [[1], 2]]]),
         packb([PROTOCOL_VERSION, "c", "a", 7, 1, "because", None]),
+        packb([PROTOCOL_VERSION, "c", "a", 7, 1, ["unhashable"], None]),
         packb([PROTOCOL_VERSION, "c", "a", 1, "not bytes"]),
         packb([PROTOCOL_VERSION, "c", "a", 1, b"x", b"y"]),
     ],
