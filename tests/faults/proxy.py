@@ -276,6 +276,14 @@ class ProxyHandle:
     def heal(self) -> None:
         self.host.call(self.proxy.heal)
 
+    def retarget(self, target_port: int) -> None:
+        """New connections go to `target_port` from now on."""
+
+        def set_target() -> None:
+            self.proxy.target_port = target_port
+
+        self.host.call(set_target)
+
     def cut(self, hold: bool = False) -> None:
         self.host.call(lambda: self.proxy.cut(hold))
 
@@ -301,6 +309,8 @@ class ProxyMesh:
     """One proxy per ordered pair of nodes: link (a, b) carries what a sends to b's raft port."""
 
     def __init__(self, host: ProxyThread, raft_ports: dict[str, int]) -> None:
+        """`raft_ports` may still be 0s: start the proxies first (so that ports picked for the nodes later
+        cannot collide with theirs) and `retarget` once the nodes' ports are known."""
         self.nodes = sorted(raft_ports)
         self.links: dict[tuple[str, str], ProxyHandle] = {
             (a, b): host.add(raft_ports[b], name=f"{a}->{b}")
@@ -308,6 +318,10 @@ class ProxyMesh:
             for b in self.nodes
             if a != b
         }
+
+    def retarget(self, raft_ports: dict[str, int]) -> None:
+        for (_, target), handle in self.links.items():
+            handle.retarget(raft_ports[target])
 
     def overrides(self, node: str) -> list[str]:
         """The `--peer-addr-override PEER=HOST:PORT` arguments that route `node`'s peer traffic through us."""

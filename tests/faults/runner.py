@@ -176,6 +176,7 @@ def settings_for(seed: int) -> Settings:
         retry=rng.random() < 0.5,
         attempt_timeout=rng.choice((1.0, 3.0)),
         think=rng.choice(((0.0, 0.005), (0.0, 0.02), (0.01, 0.05))),
+        snapshot_every=rng.choice((None, 50, 300)),
     )
 
 
@@ -206,9 +207,10 @@ class ScenarioResult:
 
     def report(self) -> str:
         retry = "yes" if self.settings.retry else "no"
+        snapshots = self.settings.snapshot_every or 0
         lines = [f"FAULT SCENARIO FAILED: {self.scenario} seed={self.seed} rounds={self.rounds}",
                  f"rerun: python -m tests.faults.soak --scenario {self.scenario} --seed {self.seed} "
-                 f"--rounds {self.rounds} --retry {retry} --runs 1",
+                 f"--rounds {self.rounds} --retry {retry} --snapshot-every {snapshots} --runs 1",
                  f"clients: {self.settings}",
                  "nemesis schedule:", *(f"  {line}" for line in self.schedule)]
         if self.error:
@@ -241,18 +243,24 @@ def run_scenario(
     rng = random.Random(seed)
     settings = settings or settings_for(seed)
     result = ScenarioResult(scenario.name, seed, rounds, settings)
-    cluster = Cluster(base_dir / f"{scenario.name}-{seed}", 3)
     proxies: ProxyThread | None = None
+    mesh: ProxyMesh | None = None
+    if scenario.proxies:  # before the cluster picks its ports, so that none can be a proxy's
+        proxies = ProxyThread()
+        proxies.start()
+        mesh = ProxyMesh(proxies, {f"node{i + 1}": 0 for i in range(3)})
+    cluster = Cluster(base_dir / f"{scenario.name}-{seed}", 3)
     disk: Tmpfs | None = None
-    nemesis = Nemesis(cluster, random.Random(rng.random()))
+    nemesis = Nemesis(cluster, random.Random(rng.random()), mesh)
     history = History()
     try:
-        if scenario.proxies:
-            proxies = ProxyThread()
-            proxies.start()
-            nemesis.mesh = ProxyMesh(proxies, {node.node_id: node.raft_port for node in cluster.nodes})
+        if nemesis.mesh is not None:
+            nemesis.mesh.retarget({node.node_id: node.raft_port for node in cluster.nodes})
             for node in cluster.nodes:
                 node.extra_args = nemesis.mesh.overrides(node.node_id)
+        if settings.snapshot_every:
+            for node in cluster.nodes:
+                node.extra_args = [*node.extra_args, "--snapshot-every", str(settings.snapshot_every)]
         if scenario.disk:
             disk = Tmpfs(cluster.base_dir / "node1_disk", 48)
             disk.mount()

@@ -1,7 +1,7 @@
 """The long fault run: random scenarios with random intensity until the time is up.
 
     python -m tests.faults.soak --duration 600 --seed 7
-    python -m tests.faults.soak --scenario one_way --seed 123 --rounds 2 --runs 1   # rerun one failure
+    python -m tests.faults.soak --scenario one_way --seed 123 --rounds 2 --retry no --runs 1   # one rerun
 
 Each run gets its own seed drawn from --seed, prints one line, and on failure the full report (seed, nemesis
 schedule, findings, smallest failing slice, log tails). Exit status 1 if any run failed.
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="stop after this many runs")
     parser.add_argument("--retry", choices=("yes", "no"), default=None,
                         help="clients resend failed writes (default: chosen by each run's seed)")
+    parser.add_argument("--snapshot-every", type=int, default=None,
+                        help="the nodes' --snapshot-every, 0 for their default (default: chosen by the seed)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failing run")
     parser.add_argument("--dir", type=Path, default=None, help="where clusters live (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_for(run_seed)
         if args.retry:
             settings = replace(settings, retry=args.retry == "yes")
+        if args.snapshot_every is not None:
+            settings = replace(settings, snapshot_every=args.snapshot_every or None)
         result = run_scenario(SCENARIOS[name], run_seed, base, rounds=rounds, settings=settings)
         results.append(result)
         print(result.row(), flush=True)

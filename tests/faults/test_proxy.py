@@ -196,7 +196,8 @@ def test_proxy_thread_and_mesh_from_synchronous_code() -> None:
     ports = [loop.run_until_complete(e.start()) for e in echoes]
     try:
         with ProxyThread() as host:
-            mesh = ProxyMesh(host, {"n1": ports[0], "n2": ports[1], "n3": ports[2]})
+            mesh = ProxyMesh(host, {"n1": 0, "n2": 0, "n3": 0})  # proxies first, targets once known
+            mesh.retarget({"n1": ports[0], "n2": ports[1], "n3": ports[2]})
             assert len(mesh.links) == 6
             args = mesh.overrides("n1")
             assert args[0] == "--peer-addr-override" and args[1].startswith("n2=127.0.0.1:")

@@ -26,24 +26,25 @@ from tests.support.cluster import Cluster, wait_for
 pytestmark = pytest.mark.faults
 
 BASE_SEED = int(os.environ.get("FAULTS_SEED", "1"))
-# scenario -> (rounds, retry): with retry the clients resend a failed write with its Idempotency-Key until it
-# answers (testing exactly-once across leader changes); without, every failure stays indeterminate in the
-# history (testing the checker's handling of operations that may or may not have happened).
+# scenario -> (rounds, retry, snapshot_every). With retry the clients resend a failed write with its
+# Idempotency-Key until it answers (exactly-once across leader changes); without, every failure stays
+# indeterminate in the history (the checker's "may or may not have happened"). A small snapshot interval
+# makes restarted nodes catch up through compaction and InstallSnapshot.
 BOUNDED = {
-    "kill_leader": (2, True),
-    "kill_random": (2, False),
-    "kill_all": (2, True),
-    "pause_leader": (2, False),
-    "isolate_leader": (2, False),
-    "one_way": (1, True),
-    "deafen_leader": (1, False),
-    "flapping": (2, True),
-    "disk_full": (1, False),
+    "kill_leader": (2, True, 50),
+    "kill_random": (2, False, 50),
+    "kill_all": (2, True, None),
+    "pause_leader": (2, False, None),
+    "isolate_leader": (2, False, 100),
+    "one_way": (1, True, None),
+    "deafen_leader": (1, False, None),
+    "flapping": (2, True, None),
+    "disk_full": (1, False, 100),
 }
 
 
 def test_the_bounded_run_injects_at_least_twenty_faults() -> None:
-    planned = sum(SCENARIOS[name].faults_per_round * rounds for name, (rounds, _) in BOUNDED.items())
+    planned = sum(SCENARIOS[name].faults_per_round * rounds for name, (rounds, *_) in BOUNDED.items())
     assert planned >= 20
     assert set(BOUNDED) == set(SCENARIOS)
 
@@ -56,8 +57,8 @@ def test_scenario(name: str, tmp_path: Path) -> None:
         if reason:
             pytest.skip(reason)
     seed = BASE_SEED * 1000 + list(BOUNDED).index(name)
-    rounds, retry = BOUNDED[name]
-    settings = replace(settings_for(seed), retry=retry)
+    rounds, retry, snapshot_every = BOUNDED[name]
+    settings = replace(settings_for(seed), retry=retry, snapshot_every=snapshot_every)
     result = run_scenario(scenario, seed, tmp_path, rounds=rounds, settings=settings)
     print(result.row())
     assert result.ok, result.report()
@@ -69,9 +70,10 @@ def test_the_suite_catches_stale_reads_on_a_real_cluster(tmp_path: Path) -> None
     """A canary for the whole pipeline: reads with ?consistency=stale from an isolated follower miss an
     acknowledged write, and the recorded history must be judged non-linearizable. The same follower must not
     answer a linearizable read with the stale value."""
-    cluster = Cluster(tmp_path / "canary", 3)
     with ProxyThread() as proxies:
-        mesh = ProxyMesh(proxies, {node.node_id: node.raft_port for node in cluster.nodes})
+        mesh = ProxyMesh(proxies, {f"node{i + 1}": 0 for i in range(3)})
+        cluster = Cluster(tmp_path / "canary", 3)
+        mesh.retarget({node.node_id: node.raft_port for node in cluster.nodes})
         for node in cluster.nodes:
             node.extra_args = mesh.overrides(node.node_id)
         try:

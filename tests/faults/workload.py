@@ -72,6 +72,7 @@ class Settings:
     op_deadline: float = 12.0
     think: tuple[float, float] = (0.0, 0.02)  # seconds between a worker's operations
     retry: bool = True  # False: one attempt per operation, so failures stay indeterminate (Jepsen's style)
+    snapshot_every: int | None = None  # the nodes' --snapshot-every (small: compaction and InstallSnapshot)
 
 
 @dataclass
