@@ -6,19 +6,28 @@ advance(). Randomness (election timeouts) comes from the injected random.Random.
 
 Roles swap behaviour: each role has its own tick function and its own table of message handlers, one small
 method per message type. Section numbers cite the Raft paper (§5.x) and Ongaro's thesis (thesis §x.y).
+
+This module holds the node's state, its public API, role changes and the Ready cycle; the protocol's parts
+are mixins, one module each:
+    raft/terms.py            messages from other terms (§5.1), pre-vote and lease exceptions
+    raft/election.py         election timer, (pre-)campaigns, votes (§5.2, thesis §9.6)
+    raft/replication.py      leader: AppendEntries, answers, commit, heartbeats, check-quorum (§5.3)
+    raft/snapshot_sending.py leader: InstallSnapshot in chunks (§7)
+    raft/follower.py         follower: AppendEntries, heartbeats, InstallSnapshot
+    raft/reconfiguration.py  membership changes one server at a time (thesis §4.1)
+    raft/reads.py            ReadIndex (thesis §6.4)
+    raft/transfer.py         leadership transfer (thesis §3.10)
 """
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from operator import attrgetter
 
-from raft import quorum
-from raft.codec import CodecError, decode_conf_change, encode_conf_change
+from raft.config import RaftConfig
+from raft.election import ElectionMixin
 from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
+from raft.follower import FollowerMixin
 from raft.log import RaftLog
 from raft.membership import ConfigHistory, same_members, validate_change
 from raft.messages import (
@@ -35,13 +44,19 @@ from raft.messages import (
     RequestVoteResponse,
     TimeoutNow,
 )
-from raft.progress import Progress, ProgressState
-from raft.readindex import ReadIndexQueue, ReadRound
+from raft.progress import Progress
+from raft.readindex import ReadIndexQueue
+from raft.reads import ReadIndexMixin
 from raft.ready import ReadState, Ready
+from raft.reconfiguration import ReconfigurationMixin
+from raft.replication import ReplicationMixin
+from raft.role import Role
+from raft.snapshot_sending import SnapshotSendingMixin
 from raft.snapshots import SnapshotAssembler
+from raft.terms import TermRulesMixin
+from raft.transfer import TransferMixin
 from raft.types import (
     ConfChange,
-    ConfChangeKind,
     Entry,
     EntryKind,
     HardState,
@@ -51,48 +66,10 @@ from raft.types import (
     Snapshot,
 )
 
+__all__ = ["RaftConfig", "RaftNode", "Role", "bootstrap_state"]
+
 _NORMAL = EntryKind.NORMAL
-_kind = attrgetter("kind")
 _CONF_CHANGE = EntryKind.CONF_CHANGE
-_LEADER_MESSAGES = (AppendEntries, Heartbeat, InstallSnapshot)
-
-
-@dataclass(frozen=True, slots=True)
-class RaftConfig:
-    node_id: str
-    election_ticks: int = (
-        10  # followers time out after a random number of ticks in [election_ticks, 2*election_ticks)
-    )
-    heartbeat_ticks: int = 2
-    max_append_entries: int = 1024  # entries per AppendEntries
-    max_append_bytes: int = 1 << 20  # bytes of entry data per AppendEntries
-    max_inflight: int = 64  # AppendEntries in flight per follower in replicate state
-    snapshot_chunk_bytes: int = 256 * 1024
-    pre_vote: bool = True
-    check_quorum: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.node_id:
-            raise ValueError("node_id must not be empty")
-        if self.heartbeat_ticks < 1 or self.election_ticks <= self.heartbeat_ticks:
-            raise ValueError("need 1 <= heartbeat_ticks < election_ticks")
-        if (
-            min(self.max_append_entries, self.max_append_bytes, self.max_inflight, self.snapshot_chunk_bytes)
-            < 1
-        ):
-            raise ValueError("batch, window and chunk limits must be positive")
-
-
-class Role(enum.Enum):
-    FOLLOWER = "Follower"
-    PRE_CANDIDATE = "PreCandidate"
-    CANDIDATE = "Candidate"
-    LEADER = "Leader"
-
-    @property
-    def label(self) -> str:
-        """The role as the API shows it: a pre-candidate has not left its term, so it is still a Follower."""
-        return "Follower" if self is Role.PRE_CANDIDATE else self.value
 
 
 def bootstrap_state(node_id: str, addr: str) -> RecoveredState:
@@ -107,7 +84,16 @@ def bootstrap_state(node_id: str, addr: str) -> RecoveredState:
 Handler = Callable[[Message], None]
 
 
-class RaftNode:
+class RaftNode(
+    TermRulesMixin,
+    ElectionMixin,
+    ReplicationMixin,
+    SnapshotSendingMixin,
+    FollowerMixin,
+    ReconfigurationMixin,
+    ReadIndexMixin,
+    TransferMixin,
+):
     def __init__(self, config: RaftConfig, recovered: RecoveredState, rng: random.Random) -> None:
         self.config = config
         self.node_id = config.node_id
@@ -238,15 +224,7 @@ class RaftNode:
             raise NotLeader(self.leader_id)
         if to not in self._configs.voters:
             raise ValueError(f"{to!r} is not a voter")
-        if to == self.node_id or to == self._lead_transferee:
-            return
-        self._lead_transferee = to
-        self._election_elapsed = 0  # the transfer is abandoned after an election timeout
-        progress = self._progress[to]
-        if progress.match == self.log.last_index():
-            self._send(TimeoutNow(self.node_id, to, self.term))
-        else:
-            self._send_append(to, progress, send_if_empty=True)
+        self._start_transfer(to)
 
     def campaign(self) -> None:
         """Start an election now, as if the election timer ran out (etcd RawNode.Campaign); a no-op on a
@@ -332,34 +310,6 @@ class RaftNode:
             log.applied = max(log.applied, ready.committed_entries[-1].index)
         if self.role is Role.LEADER and ready.entries and self._maybe_commit():
             self._on_commit_advanced()
-
-    # --- term rules (Raft §5.1, pre-vote and leases: thesis §9.6, §4.2.3) ------------------------------
-
-    def _accept_higher_term(self, message: Message) -> bool:
-        """A message from a later term: adopt the term unless it is a (pre-)vote we should not heed."""
-        if isinstance(message, RequestVote):
-            in_lease = (
-                self.config.check_quorum
-                and self.leader_id is not None
-                and self._election_elapsed < self.config.election_ticks
-            )
-            if in_lease and not message.transfer:
-                return False  # we hear from a live leader: a disruptive (pre-)candidate is ignored
-            if message.pre_vote:
-                return True  # a pre-vote never changes our term
-        elif isinstance(message, RequestVoteResponse) and message.pre_vote and message.granted:
-            return True  # granted pre-votes carry the term we would campaign at
-        leader = message.sender if isinstance(message, _LEADER_MESSAGES) else None
-        self._become_follower(message.term, leader)
-        return True
-
-    def _answer_stale_term(self, message: Message) -> None:
-        if isinstance(message, (AppendEntries, Heartbeat)):
-            if self.config.check_quorum or self.config.pre_vote:
-                # A deposed leader cut off by partition learns our term and steps down (etcd does the same).
-                self._send_persisted(AppendEntriesResponse(self.node_id, message.sender, self.term, 0))
-        elif isinstance(message, RequestVote) and message.pre_vote:
-            self._send_persisted(RequestVoteResponse(self.node_id, message.sender, self.term, False, True))
 
     # --- role changes ----------------------------------------------------------------------------------
 
@@ -447,476 +397,6 @@ class RaftNode:
 
     def _promotable(self) -> bool:
         return self.node_id in self._configs.voters
-
-    # --- ticks -----------------------------------------------------------------------------------------
-
-    def _tick_election(self) -> None:
-        """Follower and (pre-)candidate: campaign once the leader is silent for the randomized timeout."""
-        self._election_elapsed += 1
-        if self._election_elapsed >= self._randomized_timeout and self._promotable():
-            self._campaign(pre_vote=self.config.pre_vote, transfer=False)
-
-    def _tick_heartbeat(self) -> None:
-        self._election_elapsed += 1
-        self._heartbeat_elapsed += 1
-        if self._election_elapsed >= self.config.election_ticks:
-            self._election_elapsed = 0
-            if self.config.check_quorum and not self._quorum_active():
-                self._become_follower(self.term, None)  # check-quorum: we may be the minority side
-                return
-            self._lead_transferee = None  # a transfer not done within an election timeout is abandoned
-        if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
-            self._heartbeat_elapsed = 0
-            self._broadcast_heartbeat()
-
-    def _quorum_active(self) -> bool:
-        active = {node_id for node_id, progress in self._progress.items() if progress.recent_active}
-        active.add(self.node_id)
-        for progress in self._progress.values():
-            progress.recent_active = False
-        return quorum.has_quorum(self._configs.voters, active)
-
-    # --- elections (Raft §5.2, pre-vote thesis §9.6) ---------------------------------------------------
-
-    def _campaign(self, pre_vote: bool, transfer: bool) -> None:
-        if pre_vote:
-            self._become_pre_candidate()
-            vote_term = self.term + 1
-            send = self._send  # nothing of ours changed: pre-votes may leave at once
-        else:
-            self._become_candidate()
-            vote_term = self.term
-            send = self._send_persisted  # our new term and self-vote must be durable first
-        self._votes[self.node_id] = True
-        if self._tally_votes():
-            return
-        last_index, last_term = self.log.last_index(), self.log.last_term()
-        for voter in sorted(self._configs.voters):
-            if voter != self.node_id:
-                send(RequestVote(self.node_id, voter, vote_term, last_index, last_term, pre_vote, transfer))
-
-    def _tally_votes(self) -> bool:
-        """Act on the votes so far; True if the campaign is decided."""
-        result = quorum.vote_result(self._configs.voters, self._votes)
-        if result is quorum.VoteResult.WON:
-            if self.role is Role.PRE_CANDIDATE:
-                self._campaign(pre_vote=False, transfer=False)
-            else:
-                self._become_leader()
-            return True
-        if result is quorum.VoteResult.LOST:
-            self._become_follower(self.term, None)
-            return True
-        return False
-
-    def _on_request_vote(self, message: RequestVote) -> None:
-        can_vote = (
-            self.vote == message.sender
-            or (self.vote is None and self.leader_id is None)
-            or (message.pre_vote and message.term > self.term)
-        )
-        if can_vote and self.log.is_up_to_date(message.last_index, message.last_term):
-            self._send_persisted(
-                RequestVoteResponse(self.node_id, message.sender, message.term, True, message.pre_vote)
-            )
-            if not message.pre_vote:
-                self.vote = message.sender
-                self._election_elapsed = 0
-        else:
-            self._send_persisted(
-                RequestVoteResponse(self.node_id, message.sender, self.term, False, message.pre_vote)
-            )
-
-    def _on_vote_response(self, message: RequestVoteResponse) -> None:
-        if message.pre_vote != (self.role is Role.PRE_CANDIDATE):
-            return  # an answer to an earlier campaign of the other kind
-        if message.pre_vote and message.granted and message.term != self.term + 1:
-            return
-        self._votes.setdefault(message.sender, message.granted)
-        self._tally_votes()
-
-    def _candidate_hears_leader(self, message: Message) -> None:
-        """A leader of our term exists: stand down and let the follower handle its message."""
-        self._become_follower(self.term, message.sender)
-        self._handlers[type(message)](message)
-
-    def _on_timeout_now(self, message: TimeoutNow) -> None:
-        if self._promotable():
-            self._campaign(pre_vote=False, transfer=True)  # the leader asked: skip pre-vote
-
-    # --- follower: replication -------------------------------------------------------------------------
-
-    def _hear_from_leader(self, leader_id: str) -> bool:
-        """False if a second leader claims our term (impossible unless a peer is broken): drop its message."""
-        if self.leader_id is None:
-            self.leader_id = leader_id
-        elif self.leader_id != leader_id:
-            return False
-        self._election_elapsed = 0
-        return True
-
-    def _on_append_entries(self, message: AppendEntries) -> None:
-        if not self._hear_from_leader(message.sender):
-            return
-        entries = message.entries
-        prev_index = message.prev_index
-        if entries and (entries[0].index != prev_index + 1 or entries[-1].index != prev_index + len(entries)):
-            return  # malformed
-        log = self.log
-        if prev_index < log.committed:
-            # Everything up to our commit matches the leader already; tell it where we are.
-            self._send_persisted(
-                AppendEntriesResponse(self.node_id, message.sender, self.term, log.committed)
-            )
-            return
-        result = log.maybe_append(prev_index, message.prev_term, entries)
-        if result is None:
-            hint_index, hint_term = log.find_conflict_by_term(prev_index, message.prev_term)
-            self._send_persisted(
-                AppendEntriesResponse(
-                    self.node_id, message.sender, self.term, prev_index, True, hint_index, hint_term
-                )
-            )
-            return
-        last_new, truncated_from = result
-        if truncated_from:
-            self._configs.truncate_from(truncated_from)
-        if entries and _CONF_CHANGE in map(_kind, entries):  # C-level scan: no Python call per entry
-            for entry in entries:
-                if entry.kind is _CONF_CHANGE and entry.index > self._configs.last_index:
-                    self._append_config(entry)
-        log.commit_to(min(message.commit, last_new))
-        self._send_persisted(AppendEntriesResponse(self.node_id, message.sender, self.term, last_new))
-
-    def _on_heartbeat(self, message: Heartbeat) -> None:
-        if not self._hear_from_leader(message.sender):
-            return
-        self.log.commit_to(min(message.commit, self.log.last_index()))
-        self._send(HeartbeatResponse(self.node_id, message.sender, self.term, message.read_round))
-
-    def _on_install_snapshot(self, message: InstallSnapshot) -> None:
-        if not self._hear_from_leader(message.sender):
-            return
-        log = self.log
-        if message.index <= log.committed:
-            self._send_persisted(
-                InstallSnapshotResponse(self.node_id, message.sender, self.term, log.committed, 0, True)
-            )
-            return
-        snapshot = self._snapshot_assembler.accept(message)
-        if snapshot is None:
-            offset = self._snapshot_assembler.expected_offset(message)
-            self._send(
-                InstallSnapshotResponse(self.node_id, message.sender, self.term, message.index, offset, False)
-            )
-            return
-        if log.term(snapshot.index) == snapshot.term:
-            log.commit_to(snapshot.index)  # we hold that entry: the log after it is still good (etcd does so)
-        else:
-            log.restore(snapshot)
-            self._configs.reset(snapshot.membership, snapshot.index)
-            self._last_snapshot = snapshot
-        self._send_persisted(
-            InstallSnapshotResponse(
-                self.node_id, message.sender, self.term, snapshot.index, len(snapshot.data), True
-            )
-        )
-
-    def _on_read_index_response(self, message: ReadIndexResponse) -> None:
-        self._read_states.append(ReadState(message.index, message.ctx))
-
-    # --- leader: replication ---------------------------------------------------------------------------
-
-    def _send_append(self, to: str, progress: Progress, send_if_empty: bool) -> bool:
-        """Send what `to` needs next, if its state allows; True if a message went out."""
-        if progress.is_paused():
-            return False
-        log = self.log
-        prev_index = progress.next - 1
-        prev_term = log.term(prev_index)
-        if prev_term is None:
-            self._start_snapshot(to, progress)
-            return True
-        if prev_index < log.snapshot_index + len(log.entries):
-            entries = log.batch(progress.next, self.config.max_append_entries, self.config.max_append_bytes)
-        elif send_if_empty:
-            entries = []
-        else:
-            return False
-        self._msgs.append(
-            AppendEntries(self.node_id, to, self.term, prev_index, prev_term, tuple(entries), log.committed)
-        )
-        progress.sent_entries(entries[-1].index if entries else prev_index)
-        return True
-
-    def _flush_replication(self) -> None:
-        """Offer new entries and the new commit index to followers: once per Ready, so proposals batch up."""
-        if self.role is not Role.LEADER or not (self._replicate_pending or self._commit_pending):
-            return
-        tell_commit = self._commit_pending
-        self._replicate_pending = self._commit_pending = False
-        for node_id, progress in self._progress.items():
-            sent = False
-            while self._send_append(node_id, progress, send_if_empty=False):
-                sent = True
-                if progress.state is not ProgressState.REPLICATE:
-                    break
-            if tell_commit and not sent:
-                self._send_append(node_id, progress, send_if_empty=True)
-
-    def _broadcast_heartbeat(self) -> None:
-        commit = self.log.committed
-        round_id = self._reads.last_round_id
-        for node_id, progress in self._progress.items():
-            self._send(Heartbeat(self.node_id, node_id, self.term, min(progress.match, commit), round_id))
-
-    def _on_append_response(self, message: AppendEntriesResponse) -> None:
-        progress = self._progress.get(message.sender)
-        if progress is None:
-            return
-        progress.recent_active = True
-        if message.reject:
-            self._on_append_rejected(message, progress)
-            return
-        if message.index > self.log.last_index():
-            return  # claims entries we never sent: not from a correct follower
-        was_paused = progress.is_paused()
-        probe_answered = progress.state is ProgressState.PROBE and progress.match == message.index
-        if not progress.maybe_update(message.index) and not probe_answered:
-            return  # old news
-        if progress.state is ProgressState.PROBE:
-            progress.become_replicate()
-        elif progress.state is ProgressState.REPLICATE:
-            progress.inflights.free_to(message.index)
-        elif progress.snapshot is not None and progress.match >= progress.snapshot.index:
-            progress.become_probe()
-        committed = self._maybe_commit()
-        if committed:
-            self._on_commit_advanced()
-            if self.role is not Role.LEADER:
-                return  # our own removal committed
-        if message.sender == self._lead_transferee and progress.match == self.log.last_index():
-            self._send(TimeoutNow(self.node_id, message.sender, self.term))
-        elif message.sender in self._configs.learners:
-            self._maybe_promote_learners()
-        if was_paused:
-            sent = False
-            while self._send_append(message.sender, progress, send_if_empty=False):
-                sent = True
-            if not sent and not committed:
-                # It was paused, so it may have missed the latest commit index (etcd does the same).
-                self._send_append(message.sender, progress, send_if_empty=True)
-
-    def _on_append_rejected(self, message: AppendEntriesResponse, progress: Progress) -> None:
-        if progress.state is ProgressState.SNAPSHOT:
-            return  # an answer to an AppendEntries sent before the snapshot
-        next_probe = message.hint_index
-        if message.hint_term > 0:
-            # Skip every entry of ours whose term is above the follower's hint term (fast back-off).
-            next_probe, _ = self.log.find_conflict_by_term(message.hint_index, message.hint_term)
-        if progress.maybe_decrease_to(message.index, next_probe):
-            if progress.state is ProgressState.REPLICATE:
-                progress.become_probe()
-            self._send_append(message.sender, progress, send_if_empty=True)
-
-    def _on_heartbeat_response(self, message: HeartbeatResponse) -> None:
-        progress = self._progress.get(message.sender)
-        if progress is None:
-            return
-        progress.recent_active = True
-        progress.probe_sent = False
-        if progress.state is ProgressState.SNAPSHOT:
-            self._send_snapshot_chunk(message.sender, progress)  # retry a chunk that may have been lost
-        else:
-            if progress.state is ProgressState.REPLICATE and progress.inflights.full():
-                progress.inflights.free_first()  # unblock a window whose acks were lost
-            if progress.match < self.log.last_index():
-                self._send_append(message.sender, progress, send_if_empty=True)
-        if message.read_round > progress.read_ack:
-            progress.read_ack = message.read_round
-            self._check_read_round()
-
-    def _maybe_commit(self) -> bool:
-        """Raft §5.3/§5.4.2: commit the quorum-replicated index, but only an entry of our own term.
-
-        The leader counts itself only up to its durable index (thesis §10.2.1).
-        """
-        log = self.log
-        progress = self._progress
-        me = self.node_id
-        matches = [
-            log.stable_index if voter == me else progress[voter].match for voter in self._configs.voters
-        ]
-        index = quorum.committed_index(matches)
-        if index > log.committed and log.term(index) == self.term:
-            log.committed = index
-            return True
-        return False
-
-    def _on_commit_advanced(self) -> None:
-        self._commit_pending = True
-        if self.node_id not in self._configs.voters and self._configs.last_index <= self.log.committed:
-            # Our own removal is committed: stop leading. Followers learn the commit first.
-            self._flush_replication()
-            self._become_follower(self.term, None)
-            return
-        self._maybe_start_read_round()
-        self._maybe_promote_learners()
-
-    # --- leader: snapshots -----------------------------------------------------------------------------
-
-    def _start_snapshot(self, to: str, progress: Progress) -> None:
-        snapshot = self._last_snapshot
-        assert snapshot is not None, "the log was compacted without a snapshot"
-        progress.become_snapshot(snapshot)
-        self._send_snapshot_chunk(to, progress)
-
-    def _send_snapshot_chunk(self, to: str, progress: Progress) -> None:
-        snapshot = progress.snapshot
-        assert snapshot is not None
-        offset = progress.snapshot_offset
-        chunk = snapshot.data[offset : offset + self.config.snapshot_chunk_bytes]
-        done = offset + len(chunk) >= len(snapshot.data)
-        self._send(
-            InstallSnapshot(
-                self.node_id,
-                to,
-                self.term,
-                snapshot.index,
-                snapshot.term,
-                snapshot.membership,
-                offset,
-                chunk,
-                done,
-            )
-        )
-
-    def _on_snapshot_response(self, message: InstallSnapshotResponse) -> None:
-        progress = self._progress.get(message.sender)
-        if progress is None:
-            return
-        progress.recent_active = True
-        if message.done:
-            self._on_snapshot_installed(message, progress)
-        else:
-            self._on_snapshot_chunk_received(message, progress)
-
-    def _on_snapshot_installed(self, message: InstallSnapshotResponse, progress: Progress) -> None:
-        if message.index > self.log.last_index():
-            return  # claims entries we never sent: not from a correct follower
-        progress.maybe_update(message.index)
-        if progress.state is ProgressState.SNAPSHOT:
-            if progress.snapshot is None or progress.match < progress.snapshot.index:
-                return  # done with an older snapshot than the one being sent
-            progress.become_probe()
-        if self._maybe_commit():
-            self._on_commit_advanced()
-            if self.role is not Role.LEADER:
-                return
-        self._send_append(message.sender, progress, send_if_empty=True)
-
-    def _on_snapshot_chunk_received(self, message: InstallSnapshotResponse, progress: Progress) -> None:
-        snapshot = progress.snapshot
-        if (
-            progress.state is not ProgressState.SNAPSHOT
-            or snapshot is None
-            or message.index != snapshot.index
-        ):
-            return
-        if message.offset != progress.snapshot_offset and message.offset <= len(snapshot.data):
-            progress.snapshot_offset = message.offset
-            self._send_snapshot_chunk(message.sender, progress)
-
-    # --- leader: membership (thesis §4.1, one server at a time) ----------------------------------------
-
-    def _append_conf_change(self, change: ConfChange) -> int:
-        index = self.log.last_index() + 1
-        entry = Entry(self.term, index, _CONF_CHANGE, encode_conf_change(change))
-        self.log.append((entry,))
-        self._pending_conf_index = index
-        self._append_config(entry)
-        self._replicate_pending = True
-        return index
-
-    def _append_config(self, entry: Entry) -> None:
-        try:
-            change = decode_conf_change(entry.data)
-        except CodecError:
-            return  # a leader never appends this; treat a garbled change as a no-op rather than fail
-        self._configs.append(entry.index, change)
-        if self.role is Role.LEADER:
-            self._sync_progress()
-
-    def _sync_progress(self) -> None:
-        """Track exactly the current members; the quorum may have changed, so re-check commit and reads."""
-        ids = self.membership.ids
-        next_index = self.log.last_index() + 1
-        for member in self.membership.members:
-            node_id = member.node_id
-            if node_id != self.node_id and node_id not in self._progress:
-                progress = Progress(next_index, self.config.max_inflight)
-                progress.recent_active = True  # give a newcomer a full election timeout before it counts
-                self._progress[node_id] = progress
-        for node_id in [node_id for node_id in self._progress if node_id not in ids]:
-            del self._progress[node_id]
-        if self._lead_transferee is not None and self._lead_transferee not in self._configs.voters:
-            self._lead_transferee = None
-        self._check_read_round()
-        if self._maybe_commit():
-            self._on_commit_advanced()
-
-    def _maybe_promote_learners(self) -> None:
-        """A learner holding everything committed becomes a voter; the leader proposes it itself."""
-        if self._pending_conf_index > self.log.committed or self._lead_transferee is not None:
-            return
-        committed = self.log.committed
-        for node_id in sorted(self.membership.learners):
-            progress = self._progress.get(node_id)
-            if progress is not None and progress.match >= committed:
-                self._append_conf_change(ConfChange(ConfChangeKind.PROMOTE, node_id))
-                return
-
-    # --- leader: ReadIndex (thesis §6.4) ---------------------------------------------------------------
-
-    def _on_read_index_request(self, message: ReadIndexRequest) -> None:
-        self._reads.add(message.sender, message.ctx)
-        self._maybe_start_read_round()
-
-    def _maybe_start_read_round(self) -> None:
-        # Until an entry of our term commits we may not know the latest commit index (thesis §6.4 step 1).
-        if self.log.term(self.log.committed) != self.term:
-            return
-        read_round = self._reads.start(self.log.committed)
-        if read_round is None:
-            return
-        if self._check_read_round():
-            return
-        commit = self.log.committed
-        for node_id, progress in self._progress.items():
-            self._send(
-                Heartbeat(self.node_id, node_id, self.term, min(progress.match, commit), read_round.round_id)
-            )
-
-    def _check_read_round(self) -> bool:
-        """Release the round in flight once a quorum confirmed our leadership after it started."""
-        read_round = self._reads.in_flight
-        if read_round is None:
-            return False
-        round_id = read_round.round_id
-        confirmed = {node_id for node_id, progress in self._progress.items() if progress.read_ack >= round_id}
-        confirmed.add(self.node_id)
-        if not quorum.has_quorum(self._configs.voters, confirmed):
-            return False
-        self._release_reads(self._reads.finish())
-        self._maybe_start_read_round()
-        return True
-
-    def _release_reads(self, read_round: ReadRound) -> None:
-        for origin, ctx in read_round.requests:
-            if origin is None:
-                self._read_states.append(ReadState(read_round.index, ctx))
-            else:
-                self._send(ReadIndexResponse(self.node_id, origin, self.term, read_round.index, ctx))
 
     # --- sending ---------------------------------------------------------------------------------------
 
