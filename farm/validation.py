@@ -51,6 +51,7 @@ def _is_utf8_encodable(value: str) -> bool:
 
 
 def check_id(value: Any, field: str) -> Rejected | None:
+    """The rule for a new object's id; the HTTP layer applies this same rule to ids it is given."""
     if type(value) is not str:
         return _invalid(field, f"{field} must be a string, got {_kind(value)}")
     if not value:
@@ -59,7 +60,17 @@ def check_id(value: Any, field: str) -> Rejected | None:
         return _invalid(field, f"{field} has {len(value)} characters; at most {MAX_ID_LENGTH} are allowed")
     if not value.isprintable():
         return _invalid(field, f"{field} may contain only printable characters, got {value!r}")
+    if "/" in value:
+        return _invalid(
+            field,
+            f"{field} must not contain '/': an id is one segment of the API's paths "
+            "(such as /api/v1/printers/{id}), which a '/' would split",
+        )
     return None
+
+
+def is_valid_id(value: Any) -> bool:
+    return check_id(value, "id") is None
 
 
 def check_weight(value: Any, field: str) -> Rejected | None:

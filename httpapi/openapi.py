@@ -210,7 +210,7 @@ _SCHEMAS: dict[str, Any] = {
         "maxLength": MAX_ID_CHARS,
         "pattern": ID_PATTERN,
         "description": f"1 to {MAX_ID_CHARS} printable characters: each in a Unicode category L, M, N, P or "
-        "S, or the space U+0020 (Python's str.isprintable()).",
+        "S, or the space U+0020 (Python's str.isprintable()); no '/', as an id is one path segment.",
     },
     "Weight": {
         "type": "integer",

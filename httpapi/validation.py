@@ -11,20 +11,23 @@ from typing import Any
 import falcon.asgi
 
 from farm.idempotency import INTERNAL_KEY_PREFIX
+from farm.validation import MAX_ID_LENGTH, is_valid_id
+from farm.validation import check_id as farm_check_id
 from httpapi.errors import Problem, invalid, malformed, too_large
 from httpapi.jsonio import loads
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_ID_CHARS = 128
+MAX_ID_CHARS = MAX_ID_LENGTH
 MAX_WEIGHT = 10_000_000
 MAX_PAGE_NUMBER = 1_000_000_000
 STATUSES = ("Queued", "Running", "Paused", "Done", "Cancelled", "Failed")
 _STATUS_SET = frozenset(STATUSES)
 CONSISTENCIES = ("linearizable", "stale")
 
-# An id is 1..128 printable characters, as the farm requires: Python's str.isprintable(), i.e. each character
-# in a Unicode category L, M, N, P or S, or the space. ID_PATTERN states the same rule for openapi.py.
-ID_PATTERN = r"^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$"
+# An id follows the farm's rule (farm/validation.py, used below): 1..128 printable characters (Python's
+# str.isprintable(), i.e. each in a Unicode category L, M, N, P or S, or the space), none of them "/" (an id
+# is one path segment). ID_PATTERN states the same rule for openapi.py.
+ID_PATTERN = r"^(?!.*/)[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$"
 
 # HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address, PORT 1..65535 without leading zeros.
 ADDR_PATTERN = (
@@ -55,15 +58,10 @@ async def read_object(req: falcon.asgi.Request) -> dict[str, Any]:
     return value
 
 
-def is_valid_id(value: str) -> bool:
-    return 0 < len(value) <= MAX_ID_CHARS and value.isprintable()
-
-
 def check_id(value: Any, name: str) -> str:
-    if type(value) is not str:
-        raise invalid(name, f"{name} must be a string.")
-    if not is_valid_id(value):
-        raise invalid(name, f"{name} must be 1 to {MAX_ID_CHARS} printable characters.")
+    refusal = farm_check_id(value, name)
+    if refusal is not None:
+        raise invalid(name, f"{refusal.detail}.")
     return value
 
 

@@ -13,7 +13,7 @@ from farm.commands import (
     UpdatePrinter,
 )
 from farm.results import Rejected
-from farm.validation import MAX_WEIGHT, check_command
+from farm.validation import MAX_WEIGHT, check_command, check_id, is_valid_id
 from tests.farm.harness import Farm
 
 GOOD = [
@@ -38,6 +38,12 @@ BAD = [
     (CreatePrinter("tab\there", "HP", "L12"), "id"),
     (CreatePrinter("new\nline", "HP", "L12"), "id"),
     (CreatePrinter(7, "HP", "L12"), "id"),
+    (CreatePrinter("a/b", "HP", "L12"), "id"),
+    (CreatePrinter("/", "HP", "L12"), "id"),
+    (CreateFilament("spools/1", "PVC", "Black", 1, 1), "id"),
+    (CreateJob("j/1", "p1", "f1", 1), "job_id"),
+    (CreateJob("j1", "p/1", "f1", 1), "printer_id"),
+    (CreateJob("j1", "p1", "f1/", 1), "filament_id"),
     (CreatePrinter("p1", None, "L12"), "company"),
     (CreatePrinter("p1", "HP", 12), "model"),
     (
@@ -91,6 +97,21 @@ def test_details_name_the_problem() -> None:
     assert check_command(CreatePrinter("p" * 129, "", "")).detail == (
         "id has 129 characters; at most 128 are allowed"
     )
+
+
+def test_a_slash_in_an_id_is_refused_saying_why() -> None:
+    detail = check_command(CreatePrinter("a/b", "HP", "L12")).detail
+    assert detail.startswith("id must not contain '/'") and "/api/v1/printers/{id}" in detail
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("p1", True), ("printer 1 — ü", True), ("p" * 128, True), ("a\\b", True), ("a%2Fb", True)]
+    + [("a/b", False), ("", False), ("p" * 129, False), ("tab\there", False), (7, False), (None, False)],
+)
+def test_is_valid_id_is_the_rule_check_id_applies(value, valid: bool) -> None:
+    assert is_valid_id(value) is valid
+    assert (check_id(value, "id") is None) is valid
 
 
 def test_check_command_refuses_what_is_not_a_command() -> None:

@@ -14,9 +14,9 @@ def _printer(i: int) -> dict:
 
 
 def test_create_printer_answers_201_with_location(client) -> None:
-    result = client.simulate_post("/api/v1/printers", json={"id": "a b/c", "company": "HP", "model": "L12"})
+    result = client.simulate_post("/api/v1/printers", json={"id": "a b?c", "company": "HP", "model": "L12"})
     assert result.status_code == 201
-    assert result.headers["location"] == "/api/v1/printers/a%20b%2Fc"
+    assert result.headers["location"] == "/api/v1/printers/a%20b%3Fc"
     assert result.headers["content-type"] == "application/json"
 
 
