@@ -174,6 +174,7 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
                     argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
             click.echo(f"      {node_id} is pid {processes[node_id].pid}")
+            _wait(lambda url=url: _get(url + "/healthz") is not None, 30, check)
             if index == 0 and fresh:
                 _wait(lambda url=url: _get(url + "/raft/state") == "Leader", 30, check)
                 click.echo(f"      {node_id} bootstrapped a new cluster and leads")
