@@ -67,13 +67,14 @@ class Node:
         self._actors: list[Actor] = []
         self._server: _Server | None = None
         self._server_task: asyncio.Task[Any] | None = None
+        self._http_socket: socket.socket | None = None
         self.storage: Any = None
 
     # --- start ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         opts = self.options
-        http_socket = self._bind_http()  # a taken port fails the start before anything is written
+        self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
             self.metrics = metrics = NodeMetrics(opts.node_id)
@@ -89,7 +90,7 @@ class Node:
             )
             transport.bind()
         except BaseException:
-            http_socket.close()
+            self._close_http_socket()
             raise
         recovered = await self._recover_or_bootstrap(storage)
         transport.cluster_id = storage.cluster_id
@@ -194,6 +195,11 @@ class Node:
                 raise RuntimeError("the HTTP server stopped during start-up")
             await asyncio.sleep(0.01)
 
+    def _close_http_socket(self) -> None:
+        if self._http_socket is not None:
+            self._http_socket.close()
+            self._http_socket = None
+
     # --- peer frames into actors --------------------------------------------------------------------------
 
     def _deliver(self, sender: str, received: Received) -> None:
@@ -258,6 +264,7 @@ class Node:
             self._server.should_exit = True
             with contextlib.suppress(Exception):
                 await self._server_task
+        self._close_http_socket()
         for actor in reversed(self._actors):
             try:
                 await actor.stop()
