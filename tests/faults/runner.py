@@ -119,6 +119,34 @@ def flapping(n: Nemesis, rounds: int) -> None:
     n.wait_for_leader()
 
 
+def mixed(n: Nemesis, rounds: int) -> None:
+    """One or two overlapping faults of random kinds per round (a partition and a crash together can leave
+    no majority for a while), undone in reverse order."""
+    for _ in range(rounds):
+        n.hold(n.rng.uniform(0.5, 1.5))
+        undo: list[Callable[[], None]] = []
+        for _ in range(n.rng.choice((1, 2))):
+            node = n.leader(timeout=3.0) if n.rng.random() < 0.6 else n.random_node()
+            kind = n.rng.choice(("kill", "pause", "isolate", "cut"))
+            if kind == "kill":
+                n.kill(node)
+                undo.append(lambda node=node: n.restart(node))
+            elif kind == "pause":
+                n.pause(node)
+                undo.append(lambda node=node: n.resume(node))
+            elif kind == "isolate":
+                n.isolate(node)
+                undo.append(n.heal_network)
+            else:
+                others = [other for other in n.cluster.nodes if other is not node]
+                n.cut_one_way(node, n.rng.sample(others, n.rng.choice((1, 2))))
+                undo.append(n.heal_network)
+            n.hold(n.rng.uniform(0.5, 2.0))
+        for step in reversed(undo):
+            step()
+        n.wait_for_leader()
+
+
 def disk_full(n: Nemesis, rounds: int) -> None:
     """Fill the tmpfs under node1's data dir: it must stop rather than acknowledge; then free it, restart."""
     fs = n.disk
@@ -160,6 +188,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("one_way", one_way, 2, proxies=True),
         Scenario("deafen_leader", deafen_leader, 1, proxies=True),
         Scenario("flapping", flapping, 3, proxies=True),
+        Scenario("mixed", mixed, 1, proxies=True),
         Scenario("disk_full", disk_full, 1, disk=True),
     )
 }

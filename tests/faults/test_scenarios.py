@@ -39,6 +39,7 @@ BOUNDED = {
     "one_way": (1, True, None),
     "deafen_leader": (1, False, None),
     "flapping": (2, True, None),
+    "mixed": (2, False, 50),
     "disk_full": (1, False, 100),
 }
 
