@@ -206,6 +206,7 @@ def settings_for(seed: int) -> Settings:
         attempt_timeout=rng.choice((1.0, 3.0)),
         think=rng.choice(((0.0, 0.005), (0.0, 0.02), (0.01, 0.05))),
         snapshot_every=rng.choice((None, 50, 300)),
+        tick_ms=rng.choice((None, None, 15)),
     )
 
 
@@ -287,9 +288,10 @@ def run_scenario(
             nemesis.mesh.retarget({node.node_id: node.raft_port for node in cluster.nodes})
             for node in cluster.nodes:
                 node.extra_args = nemesis.mesh.overrides(node.node_id)
-        if settings.snapshot_every:
-            for node in cluster.nodes:
-                node.extra_args = [*node.extra_args, "--snapshot-every", str(settings.snapshot_every)]
+        for flag, value in (("--snapshot-every", settings.snapshot_every), ("--tick-ms", settings.tick_ms)):
+            if value:
+                for node in cluster.nodes:
+                    node.extra_args = [*node.extra_args, flag, str(value)]
         if scenario.disk:
             disk = Tmpfs(cluster.base_dir / "node1_disk", 48)
             disk.mount()

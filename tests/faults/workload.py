@@ -73,6 +73,7 @@ class Settings:
     think: tuple[float, float] = (0.0, 0.02)  # seconds between a worker's operations
     retry: bool = True  # False: one attempt per operation, so failures stay indeterminate (Jepsen's style)
     snapshot_every: int | None = None  # the nodes' --snapshot-every (small: compaction and InstallSnapshot)
+    tick_ms: int | None = None  # the nodes' --tick-ms (small: short election timeouts, more elections)
 
 
 @dataclass
