@@ -9,7 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.support.cluster import Cluster, Node, wait_for
+
+pytestmark = pytest.mark.integration
 
 PRINTER = {"id": "p1", "company": "Prusa", "model": "MK4"}
 
