@@ -275,7 +275,8 @@ _SCHEMAS: dict[str, Any] = {
             "remaining_weight_in_grams": _WEIGHT,
         },
         [],
-        "The result must keep reserved <= remaining <= total (else 422 invalid_field).",
+        "The result must keep remaining <= total (else 422 invalid_field) and reserved <= remaining "
+        "(else 409 insufficient_filament).",
     ),
     "Job": _object(
         {
@@ -499,8 +500,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "setJobStatus",
                 "summary": "Move a job along the transition table (the seed's endpoint).",
                 "description": "Done consumes the job's weight; Cancelled and Failed release the reservation "
-                "and "
-                "consume used_grams (default 0). The same status, or Queued, is invalid_transition.",
+                "and consume used_grams (default 0). The same status, or Queued, is invalid_transition.",
                 "parameters": [
                     _path_id("job_id", "print job"),
                     {"name": "status", "in": "query", "required": True, "schema": _schema("Status")},
@@ -526,8 +526,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Server-Sent Events of every applied change: id = log index, event = type, "
                 "data = Event.",
                 "description": "Resume with Last-Event-ID (or ?after=); without either the stream starts at "
-                "this "
-                "node's applied index. The stream ends if the client falls behind; reconnect.",
+                "this node's applied index. The stream ends if the client falls behind; reconnect.",
                 "parameters": [
                     {
                         "name": "Last-Event-ID",

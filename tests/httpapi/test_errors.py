@@ -224,6 +224,13 @@ def test_creating_an_existing_id_is_409_and_keeps_the_first(client, path, body) 
     )
 
 
+def test_lowering_remaining_below_what_jobs_reserved_is_409_and_changes_nothing(seeded) -> None:
+    before = seeded.simulate_get("/api/v1/filaments/f1").json
+    result = seeded.simulate_patch("/api/v1/filaments/f1", json={"remaining_weight_in_grams": 49})
+    assert _code(result) == (409, "insufficient_filament")
+    assert seeded.simulate_get("/api/v1/filaments/f1").json == before
+
+
 # --- 413 too_large ---
 
 
