@@ -84,7 +84,8 @@ def check_weight(value: Any, field: str) -> Rejected | None:
 def check_status(value: Any, field: str) -> Rejected | None:
     if type(value) is not str or value not in STATUSES:
         names = ", ".join(STATUSES)
-        return _invalid(field, f"{field} must be one of {names} (exactly so spelt), got {value!r}")
+        # _kind shortens the value: a misspelt name may be a whole query string sent by a client
+        return _invalid(field, f"{field} must be one of {names} (exactly so spelt), got {_kind(value)}")
     return None
 
 

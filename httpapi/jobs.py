@@ -6,6 +6,7 @@ import falcon.asgi
 
 from farm.commands import CreateJob, SetJobStatus
 from farm.queries import GetJob, ListJobs
+from farm.validation import MAX_WEIGHT
 from httpapi import validation as v
 from httpapi.bridge import Bridge
 from httpapi.errors import invalid
@@ -69,7 +70,7 @@ class JobStatusResource:
                 "status", "status is required (?status=Running, Paused, Done, Cancelled or Failed)."
             )
         command = SetJobStatus(
-            job_id, v.status_value(status), v.query_int(params, "used_grams", v.MAX_WEIGHT)
+            job_id, v.status_value(status), v.query_int(params, "used_grams", MAX_WEIGHT)
         )
         key = v.idempotency_key(req)
         v.path_id_exists_or_404(job_id, "print job")

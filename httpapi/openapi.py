@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from farm.lifecycle import STATUSES
+from farm.validation import MAX_WEIGHT
 from httpapi.validation import (
     ADDR_PATTERN,
     CONSISTENCIES,
@@ -16,8 +18,6 @@ from httpapi.validation import (
     MAX_ID_CHARS,
     MAX_INDEX,
     MAX_PAGE_NUMBER,
-    MAX_WEIGHT,
-    STATUSES,
 )
 
 _IGNORED = (

@@ -1,6 +1,7 @@
 """Shape checks for bodies, query strings and headers. Meaning (does it exist, may it change) is the farm's.
 
 Unknown body fields are ignored. A field that is present must have the right type: null is not "absent".
+A field's rule is the farm's own check (farm/validation.py), applied here to refuse before proposing.
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from typing import Any
 import falcon.asgi
 
 from farm.idempotency import INTERNAL_KEY_PREFIX
-from farm.validation import MAX_ID_LENGTH, is_valid_id
+from farm.validation import MAX_ID_LENGTH, Check, check_status, check_text, check_weight, is_valid_id
 from farm.validation import check_id as farm_check_id
 from httpapi.errors import Problem, invalid, malformed, too_large
 from httpapi.jsonio import loads
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = MAX_ID_LENGTH
-MAX_WEIGHT = 10_000_000
 MAX_PAGE_NUMBER = 1_000_000_000
-STATUSES = ("Queued", "Running", "Paused", "Done", "Cancelled", "Failed")
-_STATUS_SET = frozenset(STATUSES)
 CONSISTENCIES = ("linearizable", "stale")
 
 # An id follows the farm's rule (farm/validation.py, used below): 1..128 printable characters (Python's
@@ -58,56 +56,42 @@ async def read_object(req: falcon.asgi.Request) -> dict[str, Any]:
     return value
 
 
-def check_id(value: Any, name: str) -> str:
-    refusal = farm_check_id(value, name)
+def _checked(check: Check, value: Any, name: str) -> Any:
+    refusal = check(value, name)
     if refusal is not None:
         raise invalid(name, f"{refusal.detail}.")
     return value
 
 
+def _absent(name: str, required: bool, default: Any = None) -> Any:
+    if required:
+        raise invalid(name, f"{name} is required.")
+    return default
+
+
+def check_id(value: Any, name: str) -> str:
+    return _checked(farm_check_id, value, name)
+
+
 def id_field(body: dict[str, Any], name: str) -> str:
     value = body.get(name, _MISSING)
-    if value is _MISSING:
-        raise invalid(name, f"{name} is required.")
-    return check_id(value, name)
+    return _absent(name, True) if value is _MISSING else check_id(value, name)
 
 
 def text_field(
     body: dict[str, Any], name: str, required: bool = True, default: str | None = None
 ) -> str | None:
     value = body.get(name, _MISSING)
-    if value is _MISSING:
-        if required:
-            raise invalid(name, f"{name} is required.")
-        return default
-    if type(value) is not str:
-        raise invalid(name, f"{name} must be a string.")
-    if not value.isascii():
-        # A lone surrogate can only arrive through a \u escape; it could be neither stored nor replicated.
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise invalid(name, f"{name} must be valid Unicode text (no lone surrogates).") from None
-    return value
+    return _absent(name, required, default) if value is _MISSING else _checked(check_text, value, name)
 
 
 def weight_field(body: dict[str, Any], name: str, required: bool = True) -> int | None:
     value = body.get(name, _MISSING)
-    if value is _MISSING:
-        if required:
-            raise invalid(name, f"{name} is required.")
-        return None
-    if type(value) is not int:  # also refuses bool, a subclass of int
-        raise invalid(name, f"{name} must be an integer number of grams.")
-    if not 0 <= value <= MAX_WEIGHT:
-        raise invalid(name, f"{name} must be between 0 and {MAX_WEIGHT} grams.")
-    return value
+    return _absent(name, required) if value is _MISSING else _checked(check_weight, value, name)
 
 
 def status_value(value: Any, name: str = "status") -> str:
-    if type(value) is not str or value not in _STATUS_SET:
-        raise invalid(name, f"{name} must be one of {', '.join(STATUSES)} (exact case).")
-    return value
+    return _checked(check_status, value, name)
 
 
 def query(params: dict[str, Any], name: str) -> str | None:

@@ -153,10 +153,3 @@ def test_probes_answer_head_without_a_body(client, bridge, path) -> None:
 def test_unusual_methods_are_timed_under_one_label(client, bridge) -> None:
     assert client.simulate_request("BREW", "/healthz").status_code == 400
     assert [(m, r, s) for m, r, s, _ in bridge.observed] == [("OTHER", "/healthz", 400)]
-
-
-def test_the_http_layer_knows_the_farms_statuses() -> None:
-    from farm.lifecycle import STATUSES as FARM_STATUSES
-    from httpapi.validation import STATUSES
-
-    assert set(STATUSES) == set(FARM_STATUSES)
