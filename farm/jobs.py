@@ -55,7 +55,7 @@ def set_job_status(store: Store, command: SetJobStatus, index: int, at_ms: int) 
     if target == RUNNING:
         if job.started_at is None:
             job.started_at = iso_ms(at_ms)
-        store.occupant_by_printer[job.printer_id] = job.job_id
+        store.occupy(job)
     elif target in TERMINAL:
         job.ended_at = iso_ms(at_ms)
         job.used = job.weight if target == DONE else (command.used_grams or 0)

@@ -11,7 +11,7 @@ from farm.results import Rejected
 
 
 def reservation_refusal(filament: Filament, grams: int) -> Rejected | None:
-    available = filament.remaining - filament.reserved
+    available = filament.available
     if grams <= available:
         return None
     return Rejected(

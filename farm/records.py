@@ -54,7 +54,7 @@ class Filament:
             "total_weight_in_grams": self.total,
             "remaining_weight_in_grams": self.remaining,
             "reserved_weight_in_grams": self.reserved,
-            "available_weight_in_grams": self.remaining - self.reserved,
+            "available_weight_in_grams": self.available,
         }
 
 

@@ -1,7 +1,7 @@
 """The farm's tables and the indexes kept beside them so that every command costs O(1).
 
-Every change to which jobs are active goes through activate()/retire() so the indexes cannot drift from
-the jobs; tests rebuild them from scratch (restore) and compare.
+Every change to which jobs are active or hold a printer goes through activate()/occupy()/retire() so the
+indexes cannot drift from the jobs; tests rebuild them from scratch (restore) and compare.
 """
 
 from __future__ import annotations
@@ -61,7 +61,11 @@ class Store:
         self.active_by_printer.setdefault(job.printer_id, {})[job.job_id] = None
         self.active_by_filament.setdefault(job.filament_id, {})[job.job_id] = None
         if job.status in OCCUPYING:
-            self.occupant_by_printer[job.printer_id] = job.job_id
+            self.occupy(job)
+
+    def occupy(self, job: Job) -> None:
+        """Index `job`, now Running, as its printer's one running or paused job."""
+        self.occupant_by_printer[job.printer_id] = job.job_id
 
     def retire(self, job: Job) -> None:
         """Forget `job`, now terminal, in every index of active jobs."""
