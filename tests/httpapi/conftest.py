@@ -5,23 +5,7 @@ import pytest
 
 from httpapi.app import create_app
 from tests.httpapi.fake_bridge import FakeBridge
-
-PRINTER = {"id": "printer1", "company": "HP", "model": "L12"}
-FILAMENT = {
-    "id": "f1",
-    "type": "PVC",
-    "color": "Black",
-    "total_weight_in_grams": 100,
-    "remaining_weight_in_grams": 100,
-}
-JOB = {
-    "job_id": "job1",
-    "printer_id": "printer1",
-    "filament_id": "f1",
-    "print_weight_in_grams": 50,
-    "status": "Queued",
-    "details": "mountain",
-}
+from tests.support.seed import FILAMENT, JOB, PRINTER
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from farm.results import Rejected
 from httpapi.app import create_app
 from httpapi.bridge import NodeStopping, NoLeader, RequestTimeout
 from tests.httpapi import raw_asgi
-from tests.httpapi.conftest import FILAMENT, JOB, PRINTER
 from tests.httpapi.fake_bridge import problem_of
+from tests.support.seed import FILAMENT, JOB, PRINTER
 
 MAX_BODY = 64 * 1024
 

@@ -11,8 +11,8 @@ import pytest
 from farm.commands import CreatePrinter
 from httpapi.app import create_app
 from tests.httpapi import raw_asgi
-from tests.httpapi.conftest import FILAMENT, PRINTER
 from tests.httpapi.fake_bridge import FakeBridge, problem_of
+from tests.support.seed import FILAMENT, PRINTER
 
 
 def _frames(text: str) -> list[dict[str, str]]:

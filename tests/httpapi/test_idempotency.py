@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from farm.commands import CreatePrinter, DeletePrinter, SetJobStatus, UpdatePrinter
-from tests.httpapi.conftest import PRINTER
+from tests.support.seed import PRINTER
 
 
 def test_every_write_passes_its_key_to_the_bridge(seeded, bridge) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.httpapi.conftest import FILAMENT, PRINTER
 from tests.httpapi.fake_bridge import problem_of
+from tests.support.seed import FILAMENT, PRINTER
 
 
 def test_a_key_reused_for_another_request_is_422_and_applies_nothing(client, bridge) -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from farm.validation import check_id as farm_check_id
 from httpapi.validation import ID_PATTERN, MAX_ID_CHARS, is_valid_id
-from tests.httpapi.conftest import FILAMENT, JOB, PRINTER
 from tests.httpapi.fake_bridge import problem_of
+from tests.support.seed import FILAMENT, JOB, PRINTER
 
 SAMPLES = [
     "p1",

@@ -6,8 +6,8 @@ import pytest
 
 from farm.commands import SetJobStatus
 from farm.queries import ListJobs
-from tests.httpapi.conftest import JOB
 from tests.httpapi.fake_bridge import problem_of
+from tests.support.seed import JOB
 
 
 def _status(client, job_id: str, status: str, **params):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from farm.queries import GetFilament, GetPrinter, ListFilaments, ListJobs, ListPrinters
-from tests.httpapi.conftest import FILAMENT, PRINTER
 from tests.httpapi.fake_bridge import problem_of
+from tests.support.seed import FILAMENT, PRINTER
 
 
 def _printer(i: int) -> dict:

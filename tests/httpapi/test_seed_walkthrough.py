@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.httpapi.conftest import FILAMENT, JOB, PRINTER
+from tests.support.seed import FILAMENT, JOB, PRINTER
 
 
 def test_the_seed_walkthrough(client, bridge) -> None:

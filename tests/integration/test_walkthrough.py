@@ -7,25 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.cluster import Cluster, Node, wait_for
+from tests.support.seed import FILAMENT, JOB, PRINTER
 
 pytestmark = pytest.mark.integration
-
-PRINTER = {"id": "printer1", "company": "HP", "model": "L12"}
-FILAMENT = {
-    "id": "f1",
-    "type": "PVC",
-    "color": "Black",
-    "total_weight_in_grams": 100,
-    "remaining_weight_in_grams": 100,
-}
-JOB = {
-    "job_id": "job1",
-    "printer_id": "printer1",
-    "filament_id": "f1",
-    "print_weight_in_grams": 50,
-    "status": "Queued",
-    "details": "mountain",
-}
 
 
 def ids(node: Node, path: str, key: str = "id") -> list[str]:
