@@ -9,15 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
 
 
 @click.group()
@@ -146,14 +146,19 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    def exits() -> list[str]:
+        return [
+            f"{name} exited with code {process.returncode}; see {base / name}.log"
+            for name, process in processes.items()
+            if process.poll() is not None
+        ]
+
     def check() -> None:
         if stop_requested:
             raise _Interrupted
-        for name, process in processes.items():
-            if process.poll() is not None:
-                raise click.ClickException(
-                    f"{name} exited with code {process.returncode}; see {base / name}.log"
-                )
+        exited = exits()
+        if exited:
+            raise click.ClickException(exited[0])
 
     try:
         for index, (node_id, port, rport) in enumerate(specs):
@@ -183,18 +188,17 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
             else:
                 _wait(lambda node_id=node_id: _is_voter(seed_url, node_id), 60, check)
                 click.echo(f"      {node_id} is a voter")
-        _wait(lambda: _leader(specs) is not None, 30, check)
-        click.echo(f"cluster of {size} ready; leader: {_leader(specs)}")
+        leader = _wait(lambda: _leader(specs), 30, check)
+        click.echo(f"cluster of {size} ready; leader: {leader}")
         for node_id, port, _ in specs:
             click.echo(
                 f"  {node_id}: http://127.0.0.1:{port}  ({_get(f'http://127.0.0.1:{port}/raft/state')})"
             )
         click.echo("Ctrl-C stops every node.")
         while not stop_requested:
-            for node_id, process in processes.items():
-                if process.poll() is not None:
-                    click.echo(f"{node_id} exited with code {process.returncode}; see {base / node_id}.log")
-                    stop_requested = True
+            for message in exits():
+                click.echo(message)
+                stop_requested = True
             time.sleep(0.2)
     except _Interrupted:
         pass
@@ -216,20 +220,22 @@ class _Interrupted(Exception):
     pass
 
 
-def _wait(condition: Callable[[], bool], timeout: float, check: Callable[[], None]) -> None:
+def _wait(condition: Callable[[], T | None], timeout: float, check: Callable[[], None]) -> T:
+    """The first truthy value of `condition`, polled until `timeout`; `check` may end the wait early."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (value := condition()):
         check()
         if time.monotonic() > deadline:
             raise click.ClickException(f"timed out after {timeout:.0f}s; see the node logs")
         time.sleep(0.1)
+    return value
 
 
 def _get(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:
             return reply.read().decode()
-    except (OSError, urllib.error.HTTPError):
+    except OSError:  # refused, timed out, or an HTTP error status (urllib's HTTPError is an OSError)
         return None
 
 
