@@ -43,6 +43,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 
 # Codes a bridge may reject a cluster operation with; anything unknown is a 409 refusal by the cluster.
 _UNKNOWN_REJECTION = (409, "Refused")
+# The farm's codes for "this is not a command / query at all" (farm/state.py, farm/reads.py).
+_OUR_BUGS = frozenset({"malformed_command", "malformed_query"})
 
 # For falcon's own errors (unknown route, wrong method, bad header), which carry no code of ours.
 _CODE_BY_STATUS = {
@@ -87,9 +89,9 @@ def too_large() -> Problem:
 
 def rejected(outcome: Rejected) -> Problem:
     """The farm (or the cluster) refused: its code decides the status (API.md's error table)."""
-    if outcome.code == "malformed_command":
-        # The HTTP layer built that command itself: a refusal to decode it is our bug, not the client's.
-        return Problem("internal_error", outcome.detail or "The command could not be applied.")
+    if outcome.code in _OUR_BUGS:
+        # The HTTP layer built the command or query: a refusal to read it is our bug, not the client's.
+        return Problem("internal_error", outcome.detail or "The request could not be applied.")
     detail = outcome.detail or f"The request was refused: {outcome.code}."
     return Problem(outcome.code, detail, outcome.field)
 

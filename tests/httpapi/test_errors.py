@@ -318,6 +318,15 @@ def test_an_unexpected_failure_is_a_500_problem(client, bridge) -> None:
     assert _code(client.simulate_get("/api/v1/printers")) == (500, "internal_error")
 
 
+@pytest.mark.parametrize("code", ["malformed_command", "malformed_query"])
+def test_the_farm_refusing_to_read_what_the_http_layer_built_is_a_500(client, bridge, code) -> None:
+    async def refuse(*args, **kwargs):
+        return Rejected(code, "ListEverything is not a farm query")
+
+    bridge.read = refuse
+    assert _code(client.simulate_get("/api/v1/printers")) == (500, "internal_error")
+
+
 def test_a_cluster_refusal_with_an_unknown_code_is_409(client, bridge) -> None:
     async def refuse(node_id, addr):
         return Rejected("membership_change_in_progress", "another change is being applied")
