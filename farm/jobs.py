@@ -39,7 +39,11 @@ def create_job(store: Store, command: CreateJob, index: int, at_ms: int) -> Appl
     store.add_job(job)
     data = job.to_dict()
     return Applied(
-        Ok(data), (Event(index, "job.created", data), Event(index, "filament.updated", filament.to_dict()))
+        Ok(data),
+        (
+            Event(index, "job.created", data, last_of_index=False),
+            Event(index, "filament.updated", filament.to_dict()),
+        ),
     )
 
 
@@ -65,7 +69,10 @@ def set_job_status(store: Store, command: SetJobStatus, index: int, at_ms: int) 
         data = job.to_dict()
         return Applied(
             Ok(data),
-            (Event(index, "job.status_changed", data), Event(index, "filament.updated", filament.to_dict())),
+            (
+                Event(index, "job.status_changed", data, last_of_index=False),
+                Event(index, "filament.updated", filament.to_dict()),
+            ),
         )
     data = job.to_dict()
     return Applied(Ok(data), (Event(index, "job.status_changed", data),))

@@ -36,6 +36,9 @@ class Event:
     index: int
     type: str  # e.g. "printer.created", "job.status_changed"
     data: dict[str, Any]
+    # One entry can change several things (a job and its filament); only its last event completes the index,
+    # so only that one may be the SSE id a client resumes from.
+    last_of_index: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """GET /api/v1/events: every applied change as a Server-Sent Event, resumable with Last-Event-ID.
 
-Each event is `id: <log index>`, `event: <type>`, `data: {"index", "type", "data"}`. Without Last-Event-ID (or
+Each event is `event: <type>`, `data: {"index", "type", "data"}`, and the last event of a log index carries
+`id: <log index>` (an entry can emit several events; an id on an earlier one would let a client that resumes
+from it skip the rest). Without Last-Event-ID (or
 ?after=) the stream starts after this node's applied index: live changes only. When the node drops a consumer
 that fell behind, the stream ends and the client reconnects with its Last-Event-ID.
 """
@@ -63,7 +65,8 @@ class EventsResource:
                     return
                 event: Event = item  # type: ignore[assignment]
                 envelope = {"index": event.index, "type": event.type, "data": event.data}
-                yield SSEvent(data=dumps(envelope), event=event.type, event_id=str(event.index))
+                event_id = str(event.index) if event.last_of_index else None
+                yield SSEvent(data=dumps(envelope), event=event.type, event_id=event_id)
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):

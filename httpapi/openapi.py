@@ -526,7 +526,8 @@ def _paths() -> dict[str, Any]:
                 "summary": "Server-Sent Events of every applied change: id = log index, event = type, "
                 "data = Event.",
                 "description": "Resume with Last-Event-ID (or ?after=); without either the stream starts at "
-                "this node's applied index. The stream ends if the client falls behind; reconnect.",
+                "this node's applied index. One entry may emit several events; only the last of them carries "
+                "the id. The stream ends if the client falls behind; reconnect.",
                 "parameters": [
                     {
                         "name": "Last-Event-ID",

@@ -109,8 +109,9 @@ def test_create_job_events_carry_the_job_and_the_spool_it_reserved() -> None:
     applied = farm.propose(CreateJob("j1", "printer1", "f1", 30))
     assert isinstance(applied.outcome, Ok)
     assert [event.type for event in applied.events] == ["job.created", "filament.updated"]
-    assert applied.events[0] == Event(3, "job.created", applied.outcome.value)
+    assert applied.events[0] == Event(3, "job.created", applied.outcome.value, last_of_index=False)
     assert applied.events[1].data["reserved_weight_in_grams"] == 30
+    assert applied.events[1].last_of_index
 
 
 def test_status_change_events_include_the_spool_only_when_grams_moved() -> None:

@@ -82,6 +82,17 @@ def test_each_event_is_one_frame_with_id_type_and_json_data() -> None:
     assert text.endswith("\n\n")
 
 
+def test_only_the_last_event_of_an_index_carries_the_id() -> None:
+    """A job create also updates its filament: resuming from the first of the two must not skip the second."""
+    job = {"job_id": "j1", "printer_id": "printer1", "filament_id": "f1", "print_weight_in_grams": 5}
+    writes = [*_WRITES, ("/api/v1/print_jobs", job)]
+    bridge = FakeBridge()
+    text = _collect(bridge, query="after=3", writes=writes, until=lambda t: t.count("\n\n") >= 2)
+    frames = _frames(text)
+    assert [(f.get("id"), f["event"]) for f in frames] == [(None, "job.created"), ("4", "filament.updated")]
+    assert bridge.event_subscriptions == [3]
+
+
 def test_last_event_id_resumes_after_that_index() -> None:
     bridge = FakeBridge()
     text = _collect(bridge, headers={"Last-Event-ID": "2"}, writes=_WRITES, until=lambda t: "\n\n" in t)
