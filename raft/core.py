@@ -274,6 +274,21 @@ class RaftNode(
         )
 
     def ready(self) -> Ready:
+        """What to persist, send and apply now; acknowledge it with advance().
+
+        Pipelining (etcd's asynchronous storage writes, simplified): ready() may be called again before
+        the earlier Readies are advanced, so new messages and newly committed entries need not wait for a
+        disk write under way, provided the runtime
+          - persists the Readies in the order they were handed out (a FIFO disk queue, as group commit is),
+          - sends a Ready's persisted_messages only once it (and so every earlier one) is durable,
+          - calls advance() for them in the same order, each after its own write is durable,
+          - carries out a Ready that holds a snapshot alone: every earlier one advanced before it is
+            persisted and the state machine restored, and no ready() until it is advanced.
+        Committed entries may then be applied as soon as they are handed out, before their Ready is
+        durable: committed means durable on a majority, so no crash can take them back (etcd's server
+        applies in parallel with its own disk write the same way). The leader still counts itself toward
+        a commit only for entries advance() says are durable.
+        """
         self._flush_replication()
         log = self.log
         hard_state = None
@@ -286,9 +301,10 @@ class RaftNode(
         committed = log.committed_to_apply()
         if committed:
             log.applying = committed[-1].index
+        snapshot, log.pending_snapshot = log.pending_snapshot, None  # handed out once, even if pipelined
         ready = Ready(
             hard_state,
-            log.pending_snapshot,
+            snapshot,
             entries,
             self._msgs,
             self._persisted_msgs,
@@ -299,7 +315,7 @@ class RaftNode(
         return ready
 
     def advance(self, ready: Ready) -> None:
-        """The runtime carried `ready` out: persisted, sent and applied."""
+        """The runtime carried `ready` out: persisted, sent and applied (pipelined: in hand-out order)."""
         log = self.log
         if ready.snapshot is not None:
             log.stable_snapshot(ready.snapshot)

@@ -206,7 +206,5 @@ class RaftLog:
                 return
 
     def stable_snapshot(self, snapshot: Snapshot) -> None:
-        if self.pending_snapshot is snapshot:
-            self.pending_snapshot = None
         if snapshot.index <= self.snapshot_index:
             self.stable_index = max(self.stable_index, snapshot.index)

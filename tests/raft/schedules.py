@@ -2,6 +2,7 @@
 
 One seed fixes everything (cluster size, configuration, fault rates, every choice), so a failing schedule
 reproduces exactly: PRINTFARM_SIM_SEED=<seed> pytest tests/raft/test_simulation.py
+(add PRINTFARM_SIM_PIPELINED=1 for a pipelined schedule: several Readies in flight per node).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Outcome:
 
 
 class Schedule:
-    def __init__(self, seed: int, steps: int = 1000) -> None:
+    def __init__(self, seed: int, steps: int = 1000, pipelined: bool = False) -> None:
         self.seed = seed
         self.steps = steps
         rng = self.rng = random.Random(seed)
@@ -54,6 +55,7 @@ class Schedule:
             snapshot_chunk_bytes=rng.choice((16, 64, 1 << 20)),
             pre_vote=pre_vote,
             check_quorum=check_quorum,
+            pipelined=pipelined,
         )
         self.proposals = 0
         self.reads = 0

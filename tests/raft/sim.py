@@ -3,8 +3,12 @@
 The network can drop, duplicate, reorder and partition messages. Each node follows the Ready contract the
 runtime does: messages leave when the Ready is taken; hard state, entries and snapshot become durable only
 when the simulated persist completes, and only then do persisted_messages leave and committed entries apply.
-A crash loses everything not yet durable (the in-flight Ready, the in-memory log, the state machine); a
+A crash loses everything not yet durable (the in-flight Readies, the in-memory log, the state machine); a
 restart resumes from the durable state alone.
+
+A pipelined cluster (`pipelined=True`) drives the cores as actors/consensus.py does: a node takes a new Ready
+whenever the core has one, while earlier ones are still being persisted (a FIFO disk queue); committed
+entries apply when their Ready is taken; a Ready holding a snapshot is carried out alone, in its turn.
 
 Checker asserts after every delivered message: election safety, log matching, leader completeness, state
 machine safety, committed entries never lost or changed, and the core's own index invariants.
@@ -13,6 +17,7 @@ machine safety, committed entries never lost or changed, and the core's own inde
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -116,7 +121,7 @@ class SimNode:
         self.seed = seed
         self.restarts = 0
         self.raft: RaftNode | None = None
-        self.in_flight: Ready | None = None
+        self.queue: deque[Ready] = deque()  # Readies taken and not yet durable, oldest first
         self.app = App()
         self.start()
 
@@ -124,15 +129,20 @@ class SimNode:
     def alive(self) -> bool:
         return self.raft is not None
 
+    @property
+    def in_flight(self) -> Ready | None:
+        """The oldest Ready whose persist has not completed."""
+        return self.queue[0] if self.queue else None
+
     def start(self) -> None:
         rng = random.Random(self.seed * 7919 + self.restarts)
         self.raft = RaftNode(self.config, self.durable.recovered(), rng)
-        self.in_flight = None
+        self.queue.clear()
         self.app = App.restore(self.durable.snapshot)
 
     def crash(self) -> None:
         self.raft = None
-        self.in_flight = None
+        self.queue.clear()
         self.app = App()
         self.restarts += 1
 
@@ -285,9 +295,11 @@ class Cluster:
         faults: Faults | None = None,
         check: bool = True,
         durables: dict[str, Durable] | None = None,
+        pipelined: bool = False,
         **config: object,
     ) -> None:
         self.ids = list(ids)
+        self.pipelined = pipelined
         self.rng = random.Random(seed)
         self.seed = seed
         self.faults = faults or Faults()
@@ -374,25 +386,45 @@ class Cluster:
                 self.pending.append(message)
 
     def pump(self, node: SimNode) -> None:
-        """Take the node's next Ready if it may (one at a time); its free messages leave at once."""
+        """Take the node's next Ready if it may; its free messages leave at once. Classic: one Ready at a
+        time. Pipelined: as many as the core has, applying committed entries at once, except that nothing
+        is taken while a Ready holding a snapshot waits for its turn."""
         raft = node.raft
-        if raft is None or node.in_flight is not None or not raft.has_ready():
+        if raft is None:
             return
-        ready = raft.ready()
-        node.in_flight = ready
-        self.send(ready.messages)
+        if not self.pipelined:
+            if node.queue or not raft.has_ready():
+                return
+            ready = raft.ready()
+            node.queue.append(ready)
+            self.send(ready.messages)
+            return
+        while raft.has_ready() and not (node.queue and node.queue[-1].snapshot is not None):
+            ready = raft.ready()
+            node.queue.append(ready)
+            self.send(ready.messages)
+            if ready.snapshot is None:
+                self._apply(node, ready)
+            self._check(node)
 
     def persist(self, node: SimNode) -> None:
-        """The node's in-flight Ready becomes durable; then it sends, applies and advances."""
-        ready = node.in_flight
-        if ready is None or node.raft is None:
+        """The node's oldest in-flight Ready becomes durable; then it sends, applies and advances."""
+        if not node.queue or node.raft is None:
             return
+        ready = node.queue.popleft()
         node.durable.save(ready)
         self.send(ready.persisted_messages)
         if ready.snapshot is not None:
             if self.checker:
                 self.checker.check_restore(node, ready.snapshot)
             node.app = App.restore(ready.snapshot)
+        if not self.pipelined or ready.snapshot is not None:
+            self._apply(node, ready)
+        node.raft.advance(ready)
+        self._check(node)
+        self.pump(node)
+
+    def _apply(self, node: SimNode, ready: Ready) -> None:
         for entry in ready.committed_entries:
             if self.checker:
                 self.checker.check_apply(node, entry)
@@ -401,10 +433,6 @@ class Cluster:
                 node.app.items.append((entry.index, entry.data))
         for read in ready.read_states:
             self._check_read(node, read.index, read.ctx)
-        node.in_flight = None
-        node.raft.advance(ready)
-        self._check(node)
-        self.pump(node)
 
     def deliver(self, position: int = 0) -> Message:
         message = self.pending.pop(position)
@@ -504,6 +532,13 @@ class Cluster:
         node = self.nodes[node_id]
         raft = node.raft
         if raft is None or node.app.index <= raft.log.snapshot_index:
+            return
+        if node.app.index > node.durable.last_index() or any(
+            ready.snapshot is not None or (ready.entries and ready.entries[0].index <= node.app.index)
+            for ready in node.queue
+        ):
+            # Pipelined: applied ahead of the disk. The runtime's snapshot write queues behind those
+            # writes, so the core compacts only once the log up to it is durable.
             return
         snapshot = raft.snapshot_for(node.app.index, node.app.encode())
         node.durable.compact(snapshot)

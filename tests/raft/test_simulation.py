@@ -15,30 +15,61 @@ from raft import log as raft_log
 from tests.raft.schedules import Schedule
 
 SCHEDULES = int(os.environ.get("PRINTFARM_SIM_SCHEDULES", "2000"))
+PIPELINED_SCHEDULES = int(os.environ.get("PRINTFARM_SIM_PIPELINED_SCHEDULES", "1000"))
 ONE_SEED = os.environ.get("PRINTFARM_SIM_SEED")
+ONE_PIPELINED = os.environ.get("PRINTFARM_SIM_PIPELINED") == "1"
 BATCHES = 4
 
 
-def run_seed(seed: int) -> None:
+def run_seed(seed: int, pipelined: bool = False) -> None:
     """Run one schedule; a failure names its seed and how to replay it."""
     try:
-        Schedule(seed).run()
+        Schedule(seed, pipelined=pipelined).run()
     except Exception as exc:
+        replay = f"PRINTFARM_SIM_SEED={seed}" + (" PRINTFARM_SIM_PIPELINED=1" if pipelined else "")
         raise AssertionError(
-            f"schedule seed={seed} failed: {exc}\n"
-            f"reproduce with: PRINTFARM_SIM_SEED={seed} pytest tests/raft/test_simulation.py"
+            f"schedule seed={seed}{' (pipelined)' if pipelined else ''} failed: {exc}\n"
+            f"reproduce with: {replay} pytest tests/raft/test_simulation.py"
         ) from exc
 
 
 @pytest.mark.parametrize("batch", range(BATCHES))
 def test_random_schedules_are_safe_and_live(batch: int) -> None:
     if ONE_SEED is not None:
-        if batch:
+        if batch or ONE_PIPELINED:
             pytest.skip("replaying one seed")
         run_seed(int(ONE_SEED))
         return
     for seed in range(batch, SCHEDULES, BATCHES):
         run_seed(seed)
+
+
+@pytest.mark.parametrize("batch", range(BATCHES // 2))
+def test_random_pipelined_schedules_are_safe_and_live(batch: int) -> None:
+    """Several Readies in flight per node, committed entries applied before their Ready is durable."""
+    if ONE_SEED is not None:
+        if batch or not ONE_PIPELINED:
+            pytest.skip("replaying one seed")
+        run_seed(int(ONE_SEED), pipelined=True)
+        return
+    for seed in range(batch, PIPELINED_SCHEDULES, BATCHES // 2):
+        run_seed(seed, pipelined=True)
+
+
+def test_pipelined_schedules_keep_several_readies_in_flight() -> None:
+    """The pipelined simulation does pipeline: nodes hold more than one Ready in flight at times."""
+    schedule = Schedule(3, pipelined=True)
+    deepest = 0
+    original = schedule.cluster.pump
+
+    def pump(node: object) -> None:
+        nonlocal deepest
+        original(node)  # type: ignore[arg-type]
+        deepest = max(deepest, len(node.queue))  # type: ignore[attr-defined]
+
+    schedule.cluster.pump = pump  # type: ignore[method-assign]
+    schedule.run()
+    assert deepest > 1
 
 
 def fingerprint(seed: int) -> str:
@@ -56,10 +87,10 @@ def test_a_seed_replays_exactly() -> None:
     assert fingerprint(11) != fingerprint(12)
 
 
-def first_failing_seed(limit: int) -> tuple[int, str] | None:
+def first_failing_seed(limit: int, pipelined: bool = False) -> tuple[int, str] | None:
     for seed in range(limit):
         try:
-            run_seed(seed)
+            run_seed(seed, pipelined)
         except AssertionError as exc:
             return seed, str(exc)
     return None
@@ -96,3 +127,20 @@ def test_the_checker_catches_reads_without_a_leadership_check(monkeypatch: pytes
     monkeypatch.setattr(core.RaftNode, "_maybe_start_read_round", answer_at_once)
     failure = first_failing_seed(400)
     assert failure is not None and "stale read" in failure[1]
+
+
+def test_the_pipelined_checker_catches_a_leader_counting_itself_before_its_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = core.RaftNode.ready
+
+    def eager(node: core.RaftNode) -> object:
+        ready = original(node)
+        if node.role is core.Role.LEADER and ready.entries:
+            node.log.stable_index = node.log.last_index()  # as if the write were durable already
+        return ready
+
+    monkeypatch.setattr(core.RaftNode, "ready", eager)
+    failure = first_failing_seed(400, pipelined=True)
+    assert failure is not None and "PRINTFARM_SIM_PIPELINED=1" in failure[1]
+    assert "leader completeness" in failure[1] or "committed entry changed" in failure[1]
