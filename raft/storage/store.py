@@ -167,6 +167,12 @@ class Storage:
 
     async def save(self, hard_state: HardState | None, entries: Sequence[Entry]) -> None:
         """Durable on return. Cancelling the caller does not withdraw the write: it is already ordered."""
+        await self.save_nowait(hard_state, entries)
+
+    def save_nowait(self, hard_state: HardState | None, entries: Sequence[Entry]) -> asyncio.Future[None]:
+        """save() in two halves, for a caller that keeps several writes in flight: the write is ordered now
+        (writes reach the disk in the order of these calls, grouped into rounds as save's are), and the
+        returned future resolves once it is durable (or fails with DiskFailure). Needs a running loop."""
         self._check_usable()
         items = self._stage_entries(entries) if entries else []
         job = self._open_round()
@@ -177,7 +183,9 @@ class Storage:
         job.items += items
         if entries:
             job.max_index = max(job.max_index, entries[-1].index)
-        await self._wait(job)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job.waiters.append(waiter)
+        return waiter
 
     def _stage_entries(self, entries: Sequence[Entry]) -> list[bytes]:
         """Checks `entries` against the log, records their terms, and encodes them as WAL items."""
