@@ -1,9 +1,12 @@
 """RaftActor: drives raft.core with ticks, peer messages and proposals, and carries out its Ready batches.
 
-Two tasks share the core (one event loop, so never at the same time): the mailbox task feeds it (step, tick,
-propose, read_index) and the ready task carries out one Ready at a time: send, persist, send what needed
-the persist, hand committed entries to the state machine, advance. While a Ready's fsync runs, the mailbox
-keeps feeding the core, which gathers the next Ready: that is the group commit.
+Three tasks share the core (one event loop, so never at the same time): the mailbox task feeds it (step,
+tick, propose, read_index); the ready task takes each Ready as soon as the core has one, sends its messages,
+hands its committed entries to the state machine and queues its write; the completion task waits for those
+writes in order, then sends what needed them (acks, votes) and advances the core. So new AppendEntries and
+newly committed entries never wait for an fsync under way (the core's pipelined Ready contract, see
+RaftNode.ready), and every write that arrives while one fsync runs joins the next (the storage's group
+commit). A Ready holding a snapshot from the leader is carried out alone, after the ones before it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +26,11 @@ from actors.state_machine import Apply, LeadershipMoved, Restore, StateMachineAc
 from actors.transport import Transport
 from raft.core import RaftNode, Role
 from raft.ready import Ready
-from raft.types import ConfChange, Membership, Snapshot
+from raft.types import ConfChange, HardState, Membership, Snapshot
 
 log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 1024  # Readies handed out, not yet durable; past it the core gathers fewer, larger ones
 
 
 # --- messages --------------------------------------------------------------------------------------
@@ -95,7 +101,13 @@ class RaftActor(Actor):
         self._on_membership = on_membership
         self._on_leader = on_leader
         self._wake = asyncio.Event()
-        self._carrying = False
+        self._carrying = False  # a Ready with a snapshot is being carried out on its own
+        # Readies handed out, oldest first, each with its write (None: nothing to persist) until advanced
+        self._in_flight: deque[tuple[Ready, asyncio.Future[None] | None]] = deque()
+        self._written = asyncio.Event()  # a write was queued: the completion task has work
+        self._drained: asyncio.Future[None] | None = None
+        self._written_term_vote = (node.term, node.vote)  # as recovered: durable
+        self._deferred_hard_state: HardState | None = None  # only its commit index is not on disk yet
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._read_ids = itertools.count(1)
         self._membership: Membership | None = None
@@ -111,15 +123,19 @@ class RaftActor(Actor):
         self._notice_leader()
         self._update_gauges()
         self.spawn(self._ready_loop(), "ready", forever=True)
+        self.spawn(self._completion_loop(), "completion", forever=True)
         self.every(self._tick_seconds, lambda: TICK, "tick")
         self._wake.set()
 
     async def on_stop(self) -> None:
-        """Stop taking messages, then let a Ready whose fsync is under way finish (bounded)."""
+        """Stop taking messages, then let the Readies whose fsync is under way finish (bounded)."""
         self.stopping = True
         async with asyncio.timeout(5):
-            while self._carrying:
+            while self._carrying or self._in_flight:
                 await asyncio.sleep(0.005)
+            if self._deferred_hard_state is not None:
+                with contextlib.suppress(Exception):  # a failed disk already stopped the node loudly
+                    await self._storage.save(self._deferred_hard_state, ())
 
     # --- the mailbox ----------------------------------------------------------------------------------
 
@@ -167,24 +183,92 @@ class RaftActor(Actor):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while not self.stopping and node.has_ready():
+            while not self.stopping and len(self._in_flight) < MAX_IN_FLIGHT and node.has_ready():
+                ready = node.ready()
+                if ready.snapshot is None:
+                    await self._hand_out(ready)
+                    continue
                 self._carrying = True
                 try:
-                    await self._carry_out(node.ready())
+                    await self._drain()
+                    await self._carry_out(ready)
                 finally:
                     self._carrying = False
             if self._compactions and not self.stopping:
                 self._compact()
 
+    async def _hand_out(self, ready: Ready) -> None:
+        """Send, queue the write, apply: nothing here waits for a disk."""
+        self._notice_membership()  # a new member must be reachable before messages to it leave
+        self._transport.send_raft(ready.messages)
+        write = None
+        hard_state = self._hard_state_to_write(ready)
+        if hard_state is not None or ready.entries:
+            # Ordered before the state machine sees this Ready's entries, so a snapshot it takes of them
+            # is written after them.
+            write = self._storage.save_nowait(hard_state, ready.entries)
+        self._in_flight.append((ready, write))
+        self._written.set()
+        if ready.committed_entries:
+            await self._state_machine.deliver(Apply(tuple(ready.committed_entries)))
+        for read_state in ready.read_states:
+            resolve(self._reads.pop(read_state.ctx, None), read_state.index)
+
+    def _hard_state_to_write(self, ready: Ready) -> HardState | None:
+        """The hard state to write with `ready`, if any. A change of the commit index alone need not be
+        durable (recovery clamps it to the log, and the leader teaches it again; etcd's MustSync), so it
+        waits to ride along with the next write instead of costing an fsync of its own, which the next
+        write would queue behind."""
+        hard_state = ready.hard_state or self._deferred_hard_state
+        if hard_state is None:
+            return None
+        if not ready.entries and (hard_state.term, hard_state.vote) == self._written_term_vote:
+            self._deferred_hard_state = hard_state
+            return None
+        self._deferred_hard_state = None
+        self._written_term_vote = (hard_state.term, hard_state.vote)
+        return hard_state
+
+    async def _completion_loop(self) -> None:
+        """Advance the handed-out Readies in order, each once its write (and so every earlier one) is
+        durable; only then may its acks and votes leave."""
+        node = self.node
+        in_flight = self._in_flight
+        while True:
+            if not in_flight:
+                resolve(self._drained, None)
+                await self._written.wait()
+                self._written.clear()
+                continue
+            ready, write = in_flight[0]
+            if write is not None:
+                await write
+            in_flight.popleft()
+            self._transport.send_raft(ready.persisted_messages)
+            node.advance(ready)
+            self._after_advance()
+            self._wake.set()
+
+    async def _drain(self) -> None:
+        while self._in_flight:
+            if self._drained is None or self._drained.done():
+                self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+
     async def _carry_out(self, ready: Ready) -> None:
+        """A Ready with a snapshot, alone: persist, restore, send, apply, advance."""
         node = self.node
         self._notice_membership()  # a new member must be reachable before messages to it leave
         self._transport.send_raft(ready.messages)
         if ready.snapshot is not None:
             await self._storage.save_snapshot(ready.snapshot)
             self._snapshot_index = max(self._snapshot_index, ready.snapshot.index)
-        if ready.hard_state is not None or ready.entries:
-            await self._storage.save(ready.hard_state, ready.entries)
+        hard_state = ready.hard_state or self._deferred_hard_state
+        if hard_state is not None or ready.entries:
+            self._deferred_hard_state = None
+            if hard_state is not None:
+                self._written_term_vote = (hard_state.term, hard_state.vote)
+            await self._storage.save(hard_state, ready.entries)
         if ready.snapshot is not None:
             await self._state_machine.deliver(Restore(ready.snapshot))
         self._transport.send_raft(ready.persisted_messages)
@@ -193,8 +277,11 @@ class RaftActor(Actor):
         for read_state in ready.read_states:
             resolve(self._reads.pop(read_state.ctx, None), read_state.index)
         node.advance(ready)
+        self._after_advance()
+
+    def _after_advance(self) -> None:
         self._notice_membership()
-        if self._leader != node.leader_id:
+        if self._leader != self.node.leader_id:
             self._notice_leader()
         self._update_gauges()
 

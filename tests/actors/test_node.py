@@ -107,7 +107,13 @@ def test_a_disk_failure_stops_the_node_loudly_with_a_nonzero_exit(tmp_path: Path
         async def broken(*_args: Any) -> None:
             raise DiskFailure("no space left on device")
 
+        def broken_nowait(*_args: Any) -> asyncio.Future[None]:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(DiskFailure("no space left on device"))
+            return failed
+
         node.storage.save = broken
+        node.storage.save_nowait = broken_nowait  # what the pipelined Ready loop calls
         with caplog.at_level(logging.CRITICAL):
             with pytest.raises(Exception):  # noqa: B017 - whatever the bridge says, the node must stop
                 await node.bridge.write(CreatePrinter("p1", "HP", "L12"))
