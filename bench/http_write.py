@@ -1,9 +1,12 @@
 """HTTP throughput and latency of a real local 3-node cluster: durable writes, linearizable and stale reads.
 
-    python bench/http_write.py [--clients 64] [--seconds 10] [--target leader|all]
+    python bench/http_write.py [--clients 64] [--seconds 10] [--target leader|all] [--phases ...]
 
 Starts the cluster itself (data under a temporary directory on the same disk as the repo), drives it with
 keep-alive clients from bench/loadgen.py, prints one line per phase, and stops everything it started.
+Each phase line ends with the CPU the node processes used (from /proc/<pid>/stat: % of one core each, the
+leader first) and their CPU time per request, so a change can be judged by work per write and not only
+by a throughput that depends on what else the machine runs.
 Numbers, never assertions: the machine is shared by the cluster and the clients.
 """
 
@@ -12,19 +15,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.loadgen import LoadResult, run_load  # noqa: E402
-from tests.support.cluster import Cluster  # noqa: E402
+from tests.support.cluster import Cluster, Node  # noqa: E402
 
 JOB_FILAMENT_GRAMS = 10_000_000
+READ_PRINTERS = 64
+PHASES = ("printers", "jobs", "linearizable", "stale")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,6 +42,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--target", choices=("leader", "all"), default="leader",
                         help="send requests to the leader only, or spread them over every node")
     parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"comma-separated subset of {','.join(PHASES)}")
+    parser.add_argument("--node-arg", action="append", default=[], metavar="ARG",
+                        help="an extra flag for every node, e.g. --node-arg=--snapshot-every=100000")
     return parser.parse_args()
 
 
@@ -50,7 +62,7 @@ def job_writes(client: int, sequence: int) -> tuple[str, str, bytes]:
 
 def reads(consistency: str):
     def make(client: int, sequence: int) -> tuple[str, str, bytes]:
-        return "GET", f"/api/v1/printers/p-{client}-0?consistency={consistency}", b""
+        return "GET", f"/api/v1/printers/r-{client % READ_PRINTERS}?consistency={consistency}", b""
     return make
 
 
@@ -60,21 +72,64 @@ def seed_fixtures(cluster: Cluster) -> None:
     leader.post("/api/v1/filaments", {"id": "bench-spool", "type": "PLA", "color": "Grey",
                                       "total_weight_in_grams": JOB_FILAMENT_GRAMS,
                                       "remaining_weight_in_grams": JOB_FILAMENT_GRAMS})
+    for number in range(READ_PRINTERS):  # what the read phases look up
+        leader.post("/api/v1/printers", {"id": f"r-{number}", "company": "Prusa", "model": "MK4"})
 
 
-def report(name: str, result: LoadResult) -> None:
-    print(f"{name:<22} {result.summary()}", flush=True)
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-async def run_phases(targets: list[tuple[str, int]], clients: int, seconds: float) -> None:
-    report("write: create printer", await run_load(targets, printer_writes, clients, seconds))
-    report("write: create job", await run_load(targets, job_writes, clients, seconds))
-    report("read: linearizable", await run_load(targets, reads("linearizable"), clients, seconds))
-    report("read: stale", await run_load(targets, reads("stale"), clients, seconds))
+class CpuMeter:
+    """CPU used by each node process (leader first) and by this process (the load generator) in a phase."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, list[float], float]:
+        pids = [node.process.pid for node in self.nodes if node.process is not None]
+        return time.perf_counter(), [cpu_seconds(pid) for pid in pids], time.process_time()
+
+    def summary(self, requests: int) -> str:
+        (t0, nodes0, own0), (t1, nodes1, own1) = self.start, self._sample()
+        wall = t1 - t0
+        used = [after - before for before, after in zip(nodes0, nodes1, strict=True)]
+        shares = "/".join(f"{100 * seconds / wall:.0f}" for seconds in used)
+        per_request = 1e6 * sum(used) / requests if requests else float("nan")
+        leader = 1e6 * used[0] / requests if requests else float("nan")
+        client = 1e6 * (own1 - own0) / requests if requests else float("nan")
+        return (f"cpu% {shares}  cpu/req {per_request:.0f} us (leader {leader:.0f}, "
+                f"loadgen {client:.0f})")
+
+
+def report(name: str, result: LoadResult, meter: CpuMeter) -> None:
+    print(f"{name:<22} {result.summary()}  {meter.summary(result.ok)}", flush=True)
+
+
+async def run_phases(phases: list[str], nodes: list[Node], targets: list[tuple[str, int]], clients: int,
+                     seconds: float) -> None:
+    loads = {
+        "printers": ("write: create printer", printer_writes),
+        "jobs": ("write: create job", job_writes),
+        "linearizable": ("read: linearizable", reads("linearizable")),
+        "stale": ("read: stale", reads("stale")),
+    }
+    for phase in phases:
+        name, make = loads[phase]
+        meter = CpuMeter(nodes)
+        report(name, await run_load(targets, make, clients, seconds), meter)
 
 
 def main() -> None:
     args = parse_args()
+    phases = [phase for phase in args.phases.split(",") if phase]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        raise SystemExit(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
     try:
         import uvloop
 
@@ -82,17 +137,18 @@ def main() -> None:
     except ImportError:
         pass
     base = Path(tempfile.mkdtemp(prefix="printfarm-bench-", dir=REPO))
-    cluster = Cluster(base, size=args.nodes)
+    cluster = Cluster(base, size=args.nodes, extra_args=args.node_arg)
     try:
         python = f"{platform.python_implementation()} {platform.python_version()}"
-        print(f"machine: {platform.machine()}, {python}, {args.nodes} nodes, {args.clients} clients, "
-              f"{args.seconds:.0f} s per phase, target {args.target}", flush=True)
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, {python}, {args.nodes} nodes, "
+              f"{args.clients} clients, {args.seconds:.0f} s per phase, target {args.target}", flush=True)
         cluster.bootstrap()
         seed_fixtures(cluster)
         leader = cluster.wait_converged()
-        nodes = [leader] if args.target == "leader" else cluster.running()
-        targets = [("127.0.0.1", node.http_port) for node in nodes]
-        asyncio.run(run_phases(targets, args.clients, args.seconds))
+        nodes = [leader] + [node for node in cluster.running() if node is not leader]
+        targeted = [leader] if args.target == "leader" else nodes
+        targets = [("127.0.0.1", node.http_port) for node in targeted]
+        asyncio.run(run_phases(phases, nodes, targets, args.clients, args.seconds))
     finally:
         cluster.stop_all()
         cluster.close()
