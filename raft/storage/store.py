@@ -14,11 +14,13 @@ never loses it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from raft.storage import identity, recovery, snapshots
@@ -72,10 +74,16 @@ class Storage:
         self._terms = [entry.term for entry in recovered.entries]
         self._has_snapshot = snapshot is not None
         self._hard_state = recovered.hard_state  # the newest one handed to save(), durable or on its way
+        # Jobs not yet taken by the writer thread, oldest first. The loop adds to the newest round while the
+        # thread may take the oldest: both under _lock. A job taken is sealed: nothing joins it any more.
         self._queue: deque[_Round | _SnapshotWrite] = deque()
-        self._wakeup: asyncio.Future[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._go: queue.SimpleQueue[_Round | _SnapshotWrite | None] = queue.SimpleQueue()  # None: exit
+        self._writing = False  # the thread is running jobs (set by the loop, cleared by the thread's report)
+        self._start_scheduled = False
+        self._idle: asyncio.Future[None] | None = None  # close() waits on it for the queue to drain
         self._failure: StorageError | None = None
         self._closing = False
         self._closed = False
@@ -175,16 +183,17 @@ class Storage:
         returned future resolves once it is durable (or fails with DiskFailure). Needs a running loop."""
         self._check_usable()
         items = self._stage_entries(entries) if entries else []
-        job = self._open_round()
-        if hard_state is not None and hard_state != self._hard_state:
-            self._hard_state = hard_state
-            job.hard_state_item = hard_state_item(hard_state)
-            items.append(job.hard_state_item)
-        job.items += items
-        if entries:
-            job.max_index = max(job.max_index, entries[-1].index)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        job.waiters.append(waiter)
+        with self._lock:
+            job = self._open_round()
+            if hard_state is not None and hard_state != self._hard_state:
+                self._hard_state = hard_state
+                job.hard_state_item = hard_state_item(hard_state)
+                items.append(job.hard_state_item)
+            job.items += items
+            if entries:
+                job.max_index = max(job.max_index, entries[-1].index)
+            job.waiters.append(waiter)
         return waiter
 
     def _stage_entries(self, entries: Sequence[Entry]) -> list[bytes]:
@@ -220,28 +229,39 @@ class Storage:
             self._terms.clear()
         self._base, self._base_term, self._has_snapshot = snapshot.index, snapshot.term, True
         job = _SnapshotWrite(snapshot, reset=not agrees)
-        self._queue.append(job)
-        self._kick()
-        await self._wait(job)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job.waiters.append(waiter)
+        with self._lock:
+            self._queue.append(job)
+            self._kick()
+        await waiter
 
     async def close(self) -> None:
         """Waits for queued writes, then releases the files and the data dir lock."""
         if self._closed:
             return
         self._closing = True
-        if self._writer is not None and not self._writer.done():
-            self._wake()
-            await asyncio.shield(self._writer)
+        while self._writing or self._start_scheduled or (self._queue and self._failure is None):
+            if self._idle is None or self._idle.done():
+                self._idle = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._idle)
         if not self._closed:
             self._closed = True
+            if self._thread is not None:
+                self._go.put(None)
             self._wal.close()
             identity.unlock(self._lock_fd)
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
 
     # --- the group commit ---------------------------------------------------------------------------
 
+    # One writer thread per storage runs the jobs in order and reports each one back to the loop. While
+    # it writes and syncs a round, the next one gathers; once done it takes that one at once, without a
+    # trip through the event loop, so a busy loop delays acknowledgements but never the disk. An idle
+    # thread is handed its first job at the loop's next turn, so the saves of one turn share a round.
+
     def _open_round(self) -> _Round:
+        """The round a save joins: the newest queued one if the thread has not taken it (caller holds
+        the lock)."""
         if self._queue and type(self._queue[-1]) is _Round:
             return self._queue[-1]  # type: ignore[return-value]
         job = _Round()
@@ -249,46 +269,76 @@ class Storage:
         self._kick()
         return job
 
-    async def _wait(self, job: _Round | _SnapshotWrite) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        job.waiters.append(waiter)
-        await waiter
-
     def _kick(self) -> None:
-        if self._writer is None or self._writer.done():
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"storage-{self.node_id}")
-            self._wakeup = None
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
-        else:
-            self._wake()
+        if self._writing or self._start_scheduled:
+            return  # a busy thread takes the new job when it is done with its own
+        self._start_scheduled = True
+        self._loop = asyncio.get_running_loop()
+        self._loop.call_soon(self._start)
 
-    def _wake(self) -> None:
-        if self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.set_result(None)
+    def _start(self) -> None:
+        self._start_scheduled = False
+        if self._writing or not self._queue or self._failure is not None:
+            self._maybe_idle()
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._thread_main, name=f"storage-{self.node_id}", daemon=True
+            )
+            self._thread.start()
+        self._writing = True
+        with self._lock:
+            self._go.put(self._queue.popleft())  # sealed: later saves start the next round
 
-    async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._wakeup = loop.create_future()
-                await self._wakeup
-                continue
-            job = self._queue.popleft()
-            durations: list[float] = []
-            write = self._write_round if type(job) is _Round else self._write_snapshot
-            try:
-                await loop.run_in_executor(self._executor, write, job, durations)
-            except Exception as exc:
-                self._fail(exc, job)
-            else:
-                for waiter in job.waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-            finally:
-                self._report(durations)
+    def _thread_main(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the process is going down
+            self._run_jobs()
+
+    def _run_jobs(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        job = self._go.get()
+        while job is not None:
+            while job is not None:
+                durations: list[float] = []
+                try:
+                    if type(job) is _Round:
+                        self._write_round(job, durations)
+                    else:
+                        self._write_snapshot(job, durations)  # type: ignore[arg-type]
+                except Exception as exc:
+                    loop.call_soon_threadsafe(self._done, job, durations, exc)
+                    break  # a failed disk takes no more jobs; _done poisons the storage
+                loop.call_soon_threadsafe(self._done, job, durations, None)
+                with self._lock:
+                    job = self._queue.popleft() if self._queue else None
+                    if job is None:
+                        # Told under the lock: a job queued from now on finds the thread idle and starts it.
+                        loop.call_soon_threadsafe(self._done, None, [], None)
+            job = self._go.get()
+
+    def _done(
+        self, job: _Round | _SnapshotWrite | None, durations: list[float], exc: Exception | None
+    ) -> None:
+        """On the loop: the thread finished `job` (None: it found the queue empty and went idle)."""
+        if job is None or exc is not None:
+            self._writing = False
+        self._report(durations)
+        if exc is not None:
+            assert job is not None
+            self._fail(exc, job)
+        elif job is not None:
+            for waiter in job.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        if not self._writing and self._queue and self._failure is None:
+            self._kick()  # queued after the thread looked, before it reported idle
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        idle = self._idle
+        if not self._writing and not self._start_scheduled and idle is not None and not idle.done():
+            idle.set_result(None)
 
     def _write_round(self, job: _Round, durations: list[float]) -> None:
         if job.items:  # a round of barriers alone (saves with nothing new) only waits for the ones before
@@ -309,8 +359,9 @@ class Storage:
         else:
             log.exception("storage writer failed", exc_info=exc)
             self._failure = StorageError(f"the storage writer failed unexpectedly ({exc!r}) and has stopped")
-        failed = [job, *self._queue]
-        self._queue.clear()
+        with self._lock:
+            failed = [job, *self._queue]
+            self._queue.clear()
         for each in failed:
             for waiter in each.waiters:
                 if not waiter.done():
