@@ -1,7 +1,9 @@
-"""A small keep-alive HTTP/1.1 load generator on asyncio streams: N clients, a fixed duration, latencies.
+"""A small keep-alive HTTP/1.1 load generator on asyncio protocols: N clients, a fixed duration, latencies.
 
 Kept dependency-free and minimal so that the client costs little CPU next to the cluster it measures
-(both share the same two cores).
+(both share the same two cores): each connection is a bare asyncio.Protocol that writes a request in one
+call and parses the response with bytes.find (Content-Length framing only, which is all our server sends),
+about a third of what asyncio streams with a readline() per header line cost.
 """
 
 from __future__ import annotations
@@ -45,36 +47,83 @@ class LoadResult:
         )
 
 
+class _ResponseReader(asyncio.Protocol):
+    """Collects bytes until one whole response (head and Content-Length body) is in; hands over its status."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._maybe_done()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("server closed the connection"))
+
+    def _maybe_done(self) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        buffer = self.buffer
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(buffer[:head_end]).lower()
+        length = 0
+        at = head.find(b"\r\ncontent-length:")
+        if at >= 0:
+            line_end = head.find(b"\r\n", at + 2)
+            length = int(head[at + 17 : line_end if line_end >= 0 else len(head)])
+        end = head_end + 4 + length
+        if len(buffer) < end:
+            return
+        status = int(head[9:12])
+        del buffer[:end]
+        waiter.set_result(status)
+
+
+def _expire(waiter: asyncio.Future[int]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("no response in time"))
+
+
 class Connection:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.protocol: _ResponseReader | None = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+    async def request(self, method: str, path: str, body: bytes = b"", timeout: float = 10.0) -> int:
+        """The response's status; TimeoutError after `timeout` (a timer, not a task per request)."""
+        loop = asyncio.get_running_loop()
+        protocol = self.protocol
+        if protocol is None or protocol.transport is None:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(_ResponseReader, self.host, self.port), timeout
+            )
+            self.protocol = protocol
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        assert self.reader is not None
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("server closed the connection")
-        status = int(status_line.split(b" ", 2)[1])
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        payload = await self.reader.readexactly(length) if length else b""
-        return status, payload
+        waiter = protocol.waiter = loop.create_future()
+        assert protocol.transport is not None
+        protocol.transport.write(head.encode() + b"\r\n" + body)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        if self.protocol is not None and self.protocol.transport is not None:
+            self.protocol.transport.close()
+        self.protocol = None
 
 
 async def run_load(
@@ -93,8 +142,8 @@ async def run_load(
                 sequence += 1
                 started = time.perf_counter()
                 try:
-                    status, _ = await asyncio.wait_for(connection.request(method, path, body), 10)
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError):
+                    status = await connection.request(method, path, body)
+                except (TimeoutError, OSError, ConnectionError, ValueError):
                     result.errors += 1
                     connection.close()
                     continue
