@@ -2,8 +2,10 @@
 
 An actor owns its state; other code reaches it only through messages. A handler may answer an ask at
 once (its return value) or later (it returns an asyncio.Future, which the ask then waits on), so a slow
-answer never blocks the mailbox. If an actor's task dies, every pending ask fails with ActorCrashed and
-the supervisor hears about it: nothing waits forever on a dead actor.
+answer never blocks the mailbox; or it may keep the asker's own future (`current_reply`) to answer it
+directly, possibly from another actor it hands it to, and return that future. If an actor's task dies,
+every pending ask fails with ActorCrashed and the supervisor hears about it: nothing waits forever on a
+dead actor.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Actor:
         self._pending: set[asyncio.Future[Any]] = set()
         self._stopping = False
         self._failure: BaseException | None = None
+        self.current_reply: asyncio.Future[Any] | None = None  # during handle(): what the asker awaits
 
     # --- overridable --------------------------------------------------------------------------------
 
@@ -163,6 +166,7 @@ class Actor:
             reply = envelope.reply
             if reply is not None and reply.done():  # the asker gave up while it waited in the mailbox
                 continue
+            self.current_reply = reply
             try:
                 result = await self.handle(envelope.message)
             except asyncio.CancelledError:
@@ -217,7 +221,10 @@ class Actor:
 
 
 def _chain(result: Any, reply: asyncio.Future[Any]) -> None:
-    """Answer `reply` with `result`, or later with the outcome of `result` if it is a future."""
+    """Answer `reply` with `result`, or later with the outcome of `result` if it is a future (unless it is
+    `reply` itself: then whoever holds it answers it)."""
+    if result is reply:
+        return
     if isinstance(result, asyncio.Future):
         if reply.done():
             return

@@ -22,7 +22,7 @@ from typing import Any
 
 from actors.base import Actor, ActorError, reject, resolve
 from actors.metrics import NodeMetrics
-from actors.state_machine import Apply, LeadershipMoved, Restore, StateMachineActor
+from actors.state_machine import Apply, AwaitApplied, LeadershipMoved, Restore, StateMachineActor
 from actors.transport import Transport
 from raft.core import RaftNode, Role
 from raft.ready import Ready
@@ -52,6 +52,14 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class Propose:
     """Answered with (index, term) of the appended entry; NotLeader / ProposalDropped otherwise."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeAndAwait:
+    """Answered, by the state machine, with the outcome of the entry once applied (see AwaitApplied);
+    NotLeader / ProposalDropped at once. One ask for a whole write."""
 
     data: bytes
 
@@ -147,6 +155,12 @@ class RaftActor(Actor):
                     node.step(raft_message)
                 case Tick():
                     node.tick()
+                case ProposeAndAwait(data):
+                    index = node.propose(data)
+                    self._metrics.proposals.inc()
+                    reply = self.current_reply
+                    self._state_machine.tell(AwaitApplied(index, node.term, reply))  # before its Apply
+                    return reply
                 case Propose(data):
                     index = node.propose(data)
                     self._metrics.proposals.inc()

@@ -29,10 +29,10 @@ from actors.codec import (
     ForwardTransfer,
     ForwardWrite,
 )
-from actors.consensus import NotLeaderAnymore, Propose, RaftActor, ReadIndex, TransferLeadership
+from actors.consensus import NotLeaderAnymore, ProposeAndAwait, RaftActor, ReadIndex, TransferLeadership
 from actors.membership import Join, MembershipActor, Remove
 from actors.metrics import NodeMetrics
-from actors.state_machine import AwaitApplied, LeadershipLost, QueryAt, StateMachineActor, events_after
+from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor, events_after
 from actors.transport import Transport
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
@@ -132,10 +132,8 @@ class HttpBridgeActor(Actor):
         )
 
     async def _write_here(self, command: bytes, key: str, remaining: float) -> Outcome:
-        deadline = time.monotonic() + remaining
         proposal = encode_proposal(command, int(time.time() * 1000), key)
-        index, term = await self._raft.ask(Propose(proposal), remaining)
-        return await self._sm.ask(AwaitApplied(index, term), _left(deadline))
+        return await self._raft.ask(ProposeAndAwait(proposal), remaining)
 
     # --- Bridge: reads ----------------------------------------------------------------------------------
 

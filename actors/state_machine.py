@@ -51,10 +51,12 @@ class Restore:
 
 @dataclass(frozen=True, slots=True)
 class AwaitApplied:
-    """Answer with the outcome of the entry (index, term) once applied; LeadershipLost if replaced."""
+    """Answer with the outcome of the entry (index, term) once applied; LeadershipLost if replaced.
+    `reply`: the future to answer instead of the asker's (the RaftActor passes on a proposer's)."""
 
     index: int
     term: int
+    reply: asyncio.Future[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +153,10 @@ class StateMachineActor(Actor):
         match message:
             case Apply(entries):
                 self._apply(entries)
-            case AwaitApplied(index, term):
-                return self._await_applied(index, term)
+            case AwaitApplied(index, term, reply):
+                return self._await_applied(index, term, reply or self.current_reply)
             case QueryAt(query, index):
-                return self._query_at(query, index)
+                return self._query_at(query, index, self.current_reply)
             case Restore(snapshot):
                 self._restore(snapshot)
             case Subscribe(after_index):
@@ -240,17 +242,22 @@ class StateMachineActor(Actor):
 
     # --- waiting for writes and reads --------------------------------------------------------------------
 
-    def _await_applied(self, index: int, term: int) -> Any:
+    def _await_applied(self, index: int, term: int, reply: asyncio.Future[Any] | None) -> Any:
+        """Answers `reply` itself (now or once applied) and returns it; None if nobody waits."""
+        if reply is None:
+            return None
         if index <= self.applied_index:
             recent = self._recent.get(index)
             if recent is None:
-                raise LeadershipLost(f"entry {index} applied before anyone waited for it: outcome unknown")
-            if recent[0] != term:
-                raise LeadershipLost(f"entry {index} was replaced by a new leader")
-            return recent[1]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._writes.setdefault(index, []).append((term, future))
-        return future
+                unknown = f"entry {index} applied before anyone waited for it: outcome unknown"
+                reject(reply, LeadershipLost(unknown))
+            elif recent[0] != term:
+                reject(reply, LeadershipLost(f"entry {index} was replaced by a new leader"))
+            else:
+                resolve(reply, recent[1])
+            return reply
+        self._writes.setdefault(index, []).append((term, reply))
+        return reply
 
     def _fail_writes(self, error: LeadershipLost, up_to: int | None = None) -> None:
         """Safe because every write carries an idempotency key: a retry applies it at most once."""
@@ -258,12 +265,11 @@ class StateMachineActor(Actor):
             for _term, future in self._writes.pop(index):
                 reject(future, error)
 
-    def _query_at(self, query: Query, index: int) -> Any:
-        if index <= self.applied_index:
+    def _query_at(self, query: Query, index: int, reply: asyncio.Future[Any] | None) -> Any:
+        if index <= self.applied_index or reply is None:
             return self.farm.query(query)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._reads, (index, next(self._read_seq), query, future))
-        return future
+        heapq.heappush(self._reads, (index, next(self._read_seq), query, reply))
+        return reply  # answered by _serve_reads
 
     def _serve_reads(self) -> None:
         while self._reads and self._reads[0][0] <= self.applied_index:

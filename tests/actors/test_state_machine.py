@@ -78,6 +78,26 @@ def test_a_write_waiter_gets_its_outcome_whether_it_arrives_before_or_after_the_
     run(scenario())
 
 
+def test_a_reply_future_handed_over_by_tell_is_answered_directly() -> None:
+    """How the RaftActor passes a proposer's future on: the state machine answers it, and only it."""
+
+    async def scenario() -> None:
+        actor, _ = make()
+        loop = asyncio.get_running_loop()
+        early, late, replaced = loop.create_future(), loop.create_future(), loop.create_future()
+        actor.tell(AwaitApplied(2, 1, early))
+        actor.tell(AwaitApplied(3, 1, replaced))
+        await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 2, "p2"))))
+        actor.tell(AwaitApplied(2, 1, late))  # after the apply: answered from the recent outcomes
+        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        assert await late == await early
+        with pytest.raises(LeadershipLost):
+            await replaced
+        await actor.stop()
+
+    run(scenario())
+
+
 def test_a_waiter_whose_entry_was_replaced_learns_leadership_was_lost() -> None:
     async def scenario() -> None:
         actor, _ = make()
