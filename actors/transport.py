@@ -216,18 +216,42 @@ class Transport(Actor):
     # --- receiving ----------------------------------------------------------------------------------
 
     async def _receive(self) -> None:
+        """Frames are read by a reader callback on the ROUTER's file descriptor, in the loop turn that
+        saw them arrive and straight into the actors' mailboxes: no future or task switch per batch, as
+        zmq.asyncio's recv costs. This task only supervises: the callback failing ends it (a crash)."""
         router = self._router
         assert router is not None
-        drain = zmq.Socket.shadow(router.underlying)
-        while True:
-            self._accept(await router.recv_multipart())
-            for _ in range(RECEIVE_BATCH):
-                try:
-                    parts = drain.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                self._accept(parts)
-            await asyncio.sleep(0)
+        sock = zmq.Socket.shadow(router.underlying)
+        fd = sock.getsockopt(zmq.FD)
+        loop = asyncio.get_running_loop()
+        failed: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if failed.done():
+                return
+            try:
+                if self._drain(sock):
+                    loop.call_soon(readable)  # more are waiting: the rest of the loop runs first
+            except BaseException as exc:
+                failed.set_exception(exc)
+
+        loop.add_reader(fd, readable)
+        try:
+            readable()  # what arrived before the reader was registered
+            await failed
+        finally:
+            loop.remove_reader(fd)
+
+    def _drain(self, sock: zmq.Socket) -> bool:
+        """Accept up to a batch of messages; True if the batch ran out before the socket did. Reading
+        until EAGAIN is also what re-arms ZeroMQ's edge-style FD for the next arrival."""
+        for _ in range(RECEIVE_BATCH):
+            try:
+                parts = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return False
+            self._accept(parts)
+        return True
 
     def _accept(self, parts: list[bytes]) -> None:
         """[identity, frame, frame, ...]: a peer's frames of one event-loop turn arrive together."""
