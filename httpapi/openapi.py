@@ -8,29 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm.lifecycle import STATUSES
-from farm.validation import MAX_WEIGHT
+from httpapi.openapi_components import (
+    PARAMETERS,
+    RESPONSES,
+    SCHEMAS,
+    SSE_EVENT,
+    WEIGHT,
+    object_schema,
+    problem_response,
+    ref,
+    schema,
+)
 from httpapi.validation import (
     ADDR_PATTERN,
-    CONSISTENCIES,
-    ID_PATTERN,
-    MAX_BODY_BYTES,
-    MAX_ID_CHARS,
     MAX_INDEX,
-    MAX_PAGE_NUMBER,
 )
 
 _IGNORED = (
     " Unknown fields are ignored; a field that is present must have the documented type (null is refused)."
 )
-
-
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _schema(name: str) -> dict[str, str]:
-    return _ref("schemas", name)
 
 
 def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -53,7 +49,7 @@ def _errors(*names: str) -> dict[str, Any]:
         "Unavailable": "503",
         "Timeout": "504",
     }
-    return {statuses[name]: _ref("responses", name) for name in names}
+    return {statuses[name]: ref("responses", name) for name in names}
 
 
 _READ_ERRORS = ("Unprocessable", "Unavailable", "Timeout")
@@ -64,7 +60,7 @@ def _body(name: str, description: str) -> dict[str, Any]:
     return {
         "required": True,
         "description": description + _IGNORED,
-        "content": {"application/json": {"schema": _schema(name)}},
+        "content": {"application/json": {"schema": schema(name)}},
     }
 
 
@@ -74,7 +70,7 @@ def _path_id(name: str, what: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": f"The {what}'s id.",
-        "schema": _schema("Id"),
+        "schema": schema("Id"),
     }
 
 
@@ -84,13 +80,13 @@ def _query_id(name: str, description: str, required: bool = False) -> dict[str, 
         "in": "query",
         "required": required,
         "description": description,
-        "schema": _schema("Id"),
+        "schema": schema("Id"),
     }
 
 
-_PAGING = [_ref("parameters", "limit"), _ref("parameters", "offset")]
-_CONSISTENCY = _ref("parameters", "consistency")
-_IDEMPOTENCY = _ref("parameters", "IdempotencyKey")
+_PAGING = [ref("parameters", "limit"), ref("parameters", "offset")]
+_CONSISTENCY = ref("parameters", "consistency")
+_IDEMPOTENCY = ref("parameters", "IdempotencyKey")
 _TOTAL = {
     "X-Total-Count": {
         "description": "How many items match the filters (before limit and offset).",
@@ -122,7 +118,7 @@ def _collection(
             "description": "Without limit every item is returned, as the seed did.",
             "parameters": [*(extra_query or []), *_PAGING, _CONSISTENCY],
             "responses": {
-                "200": _json({"type": "array", "items": _schema(item)}, f"The {tag}.", _TOTAL),
+                "200": _json({"type": "array", "items": schema(item)}, f"The {tag}.", _TOTAL),
                 **_errors(*_READ_ERRORS),
             },
         },
@@ -132,7 +128,7 @@ def _collection(
             "summary": f"Create a {item.lower()}.",
             "parameters": [_IDEMPOTENCY],
             "requestBody": _body(create, create_text),
-            "responses": {"201": _json(_schema(item), "Created.", {**_LOCATION}), **_errors(*_WRITE_ERRORS)},
+            "responses": {"201": _json(schema(item), "Created.", {**_LOCATION}), **_errors(*_WRITE_ERRORS)},
         },
     }
 
@@ -145,7 +141,7 @@ def _single(tag: str, item: str, param: str, patch: str | None, what: str) -> di
             "operationId": f"get{item}",
             "summary": f"One {what}.",
             "parameters": [_CONSISTENCY],
-            "responses": {"200": _json(_schema(item), f"The {what}."), **_errors("NotFound", *_READ_ERRORS)},
+            "responses": {"200": _json(schema(item), f"The {what}."), **_errors("NotFound", *_READ_ERRORS)},
         },
     }
     if patch is not None:
@@ -156,7 +152,7 @@ def _single(tag: str, item: str, param: str, patch: str | None, what: str) -> di
             "parameters": [_IDEMPOTENCY],
             "requestBody": _body(patch, "The fields to change; absent fields keep their value."),
             "responses": {
-                "200": _json(_schema(item), f"The updated {what}."),
+                "200": _json(schema(item), f"The updated {what}."),
                 **_errors("NotFound", *_WRITE_ERRORS),
             },
         }
@@ -171,278 +167,6 @@ def _single(tag: str, item: str, param: str, patch: str | None, what: str) -> di
             },
         }
     return operations
-
-
-def _problem_response(description: str, retry_after: bool = False) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/problem+json": {"schema": _schema("Problem")}},
-    }
-    if retry_after:
-        response["headers"] = {
-            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}
-        }
-    return response
-
-
-def _string(description: str = "") -> dict[str, Any]:
-    return {"type": "string", "description": description} if description else {"type": "string"}
-
-
-def _object(properties: dict[str, Any], required: list[str], description: str = "") -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-_WEIGHT = _schema("Weight")
-_TIMESTAMP = {
-    "type": ["string", "null"],
-    "format": "date-time",
-    "description": "Leader time, ISO 8601 UTC with a Z; null until it happens.",
-}
-
-_SCHEMAS: dict[str, Any] = {
-    "Id": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_ID_CHARS,
-        "pattern": ID_PATTERN,
-        "description": f"1 to {MAX_ID_CHARS} printable characters: each in a Unicode category L, M, N, P or "
-        "S, or the space U+0020 (Python's str.isprintable()); no '/', as an id is one path segment.",
-    },
-    "Weight": {
-        "type": "integer",
-        "minimum": 0,
-        "maximum": MAX_WEIGHT,
-        "description": "Grams, an integer (not a float, boolean or string).",
-    },
-    "Status": {
-        "type": "string",
-        "enum": list(STATUSES),
-        "description": "Exact case. Queued -> Running|Cancelled; Running -> Done|Cancelled|Paused|Failed; "
-        "Paused -> Running|Cancelled|Failed; Done, Cancelled, Failed are terminal.",
-    },
-    "Printer": _object(
-        {"id": _schema("Id"), "company": _string(), "model": _string()}, ["id", "company", "model"]
-    ),
-    "PrinterCreate": _object(
-        {"id": _schema("Id"), "company": _string(), "model": _string()}, ["id", "company", "model"]
-    ),
-    "PrinterPatch": _object({"company": _string(), "model": _string()}, []),
-    "Filament": _object(
-        {
-            "id": _schema("Id"),
-            "type": _string(),
-            "color": _string(),
-            "total_weight_in_grams": _WEIGHT,
-            "remaining_weight_in_grams": _WEIGHT,
-            "reserved_weight_in_grams": {
-                **_WEIGHT,
-                "description": "Summed weight of its Queued, Running, Paused jobs.",
-            },
-            "available_weight_in_grams": {**_WEIGHT, "description": "remaining - reserved."},
-        },
-        [
-            "id",
-            "type",
-            "color",
-            "total_weight_in_grams",
-            "remaining_weight_in_grams",
-            "reserved_weight_in_grams",
-            "available_weight_in_grams",
-        ],
-    ),
-    "FilamentCreate": _object(
-        {
-            "id": _schema("Id"),
-            "type": _string(),
-            "color": _string(),
-            "total_weight_in_grams": _WEIGHT,
-            "remaining_weight_in_grams": {
-                **_WEIGHT,
-                "description": "At most total_weight_in_grams (else 422).",
-            },
-        },
-        ["id", "type", "color", "total_weight_in_grams", "remaining_weight_in_grams"],
-    ),
-    "FilamentPatch": _object(
-        {
-            "type": _string(),
-            "color": _string(),
-            "total_weight_in_grams": _WEIGHT,
-            "remaining_weight_in_grams": _WEIGHT,
-        },
-        [],
-        "The result must keep remaining <= total (else 422 invalid_field) and reserved <= remaining "
-        "(else 409 insufficient_filament).",
-    ),
-    "Job": _object(
-        {
-            "job_id": _schema("Id"),
-            "printer_id": _schema("Id"),
-            "filament_id": _schema("Id"),
-            "print_weight_in_grams": _WEIGHT,
-            "status": _schema("Status"),
-            "details": _string(),
-            "created_at": _TIMESTAMP,
-            "started_at": _TIMESTAMP,
-            "ended_at": _TIMESTAMP,
-            "used_weight_in_grams": {
-                "anyOf": [_WEIGHT, {"type": "null"}],
-                "description": "The weight once Done; the reported used_grams (else 0) once Cancelled or "
-                "Failed; null before.",
-            },
-        },
-        [
-            "job_id",
-            "printer_id",
-            "filament_id",
-            "print_weight_in_grams",
-            "status",
-            "details",
-            "created_at",
-            "started_at",
-            "ended_at",
-            "used_weight_in_grams",
-        ],
-    ),
-    "JobCreate": _object(
-        {
-            "job_id": _schema("Id"),
-            "printer_id": _schema("Id"),
-            "filament_id": _schema("Id"),
-            "print_weight_in_grams": {
-                **_WEIGHT,
-                "description": "Reserved on the filament while the job is active.",
-            },
-            "status": {
-                "type": "string",
-                "enum": ["Queued"],
-                "description": "Optional; only Queued is accepted.",
-            },
-            "details": _string("Optional free text (default empty)."),
-        },
-        ["job_id", "printer_id", "filament_id", "print_weight_in_grams"],
-    ),
-    "Problem": _object(
-        {
-            "type": {"type": "string", "description": "urn:printfarm:problem:<code>"},
-            "title": _string(),
-            "status": {"type": "integer", "description": "Equals the HTTP status."},
-            "detail": {"type": "string", "minLength": 1},
-            "code": _string("A stable machine-readable code."),
-            "field": _string("The offending field (invalid_field only)."),
-        },
-        ["type", "title", "status", "detail", "code"],
-        "RFC 9457 problem details.",
-    ),
-    "Member": _object(
-        {
-            "node_id": _schema("Id"),
-            "addr": _string("HOST:PORT of its raft address."),
-            "role": {"type": "string", "enum": ["voter", "learner"]},
-        },
-        ["node_id", "addr", "role"],
-    ),
-    "RaftStatus": _object(
-        {
-            "node_id": _string(),
-            "state": {"type": "string", "enum": ["Leader", "Follower", "Candidate"]},
-            "term": {"type": "integer", "minimum": 0},
-            "leader_id": {"type": ["string", "null"]},
-            "commit_index": {"type": "integer", "minimum": 0},
-            "applied_index": {"type": "integer", "minimum": 0},
-            "members": {"type": "array", "items": _schema("Member")},
-        },
-        ["node_id", "state", "term", "leader_id", "commit_index", "applied_index", "members"],
-    ),
-    "Joined": _object(
-        {"node_id": _schema("Id"), "addr": _string(), "status": {"const": "joined"}},
-        ["node_id", "addr", "status"],
-    ),
-    "Transferred": _object({"to": _schema("Id"), "status": {"const": "transferred"}}, ["to", "status"]),
-    "Event": _object(
-        {
-            "index": {"type": "integer", "minimum": 1},
-            "type": _string(
-                "printer.created|updated|deleted, filament.created|updated|deleted, "
-                "job.created, job.status_changed"
-            ),
-            "data": {"type": "object", "description": "The object after the change ({id} for deletes)."},
-        },
-        ["index", "type", "data"],
-        "The data line of each Server-Sent Event.",
-    ),
-}
-
-# Before OpenAPI 3.2 (itemSchema) the schema of text/event-stream describes each event, not the whole body.
-_SSE_EVENT = _object(
-    {
-        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The log index."},
-        "event": {"type": "string", "description": "The event type, as in data.type."},
-        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": _schema("Event")},
-    },
-    ["id", "event", "data"],
-    "One event; keep-alive comments (': keep-alive') are sent while the stream is quiet.",
-)
-
-_PARAMETERS: dict[str, Any] = {
-    "limit": {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "At most this many items.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NUMBER},
-    },
-    "offset": {
-        "name": "offset",
-        "in": "query",
-        "required": False,
-        "description": "Skip this many items.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NUMBER},
-    },
-    "consistency": {
-        "name": "consistency",
-        "in": "query",
-        "required": False,
-        "description": "linearizable (default: ReadIndex through the leader) or stale (this node's copy,"
-        " answers even without a leader).",
-        "schema": {"type": "string", "enum": list(CONSISTENCIES)},
-    },
-    "IdempotencyKey": {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": "A retry with the same key returns the first result and applies nothing twice; the "
-        "key used for another request is refused (422 idempotency_key_reused). Keys starting with ~ are "
-        "reserved for the cluster's own retries.",
-        "schema": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_ID_CHARS,
-            "pattern": "^[\\x20-\\x7d][\\x20-\\x7e]*$",
-        },
-    },
-}
-
-_RESPONSES: dict[str, Any] = {
-    "MalformedJson": _problem_response("malformed_json: the body is not JSON, or not an object."),
-    "NotFound": _problem_response("not_found: the id in the path does not exist."),
-    "Conflict": _problem_response(
-        "already_exists, insufficient_filament, invalid_transition, printer_busy or in_use."
-    ),
-    "TooLarge": _problem_response(f"too_large: the body is over {MAX_BODY_BYTES} bytes."),
-    "Unprocessable": _problem_response(
-        "invalid_field (field names it), unknown_printer, unknown_filament, or idempotency_key_reused (the "
-        "Idempotency-Key was first used for another request)."
-    ),
-    "Unavailable": _problem_response(
-        "no_leader (no leader known within the request timeout) or stopping.", retry_after=True
-    ),
-    "Timeout": _problem_response("timeout: the outcome is not known yet; it may still apply."),
-}
 
 
 def _probe(name: str, summary: str, responses: dict[str, Any]) -> dict[str, Any]:
@@ -487,7 +211,7 @@ def _paths() -> dict[str, Any]:
                     "in": "query",
                     "required": False,
                     "description": "Only jobs in this status.",
-                    "schema": _schema("Status"),
+                    "schema": schema("Status"),
                 },
                 _query_id("printer_id", "Only jobs on this printer."),
                 _query_id("filament_id", "Only jobs using this filament."),
@@ -503,18 +227,18 @@ def _paths() -> dict[str, Any]:
                 "and consume used_grams (default 0). The same status, or Queued, is invalid_transition.",
                 "parameters": [
                     _path_id("job_id", "print job"),
-                    {"name": "status", "in": "query", "required": True, "schema": _schema("Status")},
+                    {"name": "status", "in": "query", "required": True, "schema": schema("Status")},
                     {
                         "name": "used_grams",
                         "in": "query",
                         "required": False,
                         "description": "Filament used, reported with Cancelled or Failed.",
-                        "schema": _WEIGHT,
+                        "schema": WEIGHT,
                     },
                     _IDEMPOTENCY,
                 ],
                 "responses": {
-                    "200": _json(_schema("Job"), "The job after the change."),
+                    "200": _json(schema("Job"), "The job after the change."),
                     **_errors("NotFound", "Unprocessable", "Conflict", "Unavailable", "Timeout"),
                 },
             }
@@ -546,7 +270,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "The event stream.",
-                        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     **_errors("Unprocessable"),
                 },
@@ -569,7 +293,7 @@ def _paths() -> dict[str, Any]:
                     },
                 ],
                 "responses": {
-                    "200": _json(_schema("Joined"), "Joined (or already a member with that address)."),
+                    "200": _json(schema("Joined"), "Joined (or already a member with that address)."),
                     **_errors("Unprocessable", "Conflict", "Unavailable", "Timeout"),
                 },
             }
@@ -596,7 +320,7 @@ def _paths() -> dict[str, Any]:
                 "tags": ["cluster"],
                 "operationId": "raftStatus",
                 "summary": "This node's view of the cluster.",
-                "responses": {"200": _json(_schema("RaftStatus"), "Status.")},
+                "responses": {"200": _json(schema("RaftStatus"), "Status.")},
             }
         },
         "/raft/members/{node_id}": {
@@ -618,7 +342,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Hand leadership to a voter.",
                 "parameters": [_query_id("to", "The voter to become leader.", required=True)],
                 "responses": {
-                    "200": _json(_schema("Transferred"), "Transferred."),
+                    "200": _json(schema("Transferred"), "Transferred."),
                     **_errors("NotFound", "Unprocessable", "Conflict", "Unavailable", "Timeout"),
                 },
             }
@@ -626,14 +350,14 @@ def _paths() -> dict[str, Any]:
         "/healthz": _probe(
             "healthz",
             "The process is up.",
-            {"200": _json(_object({"status": {"const": "ok"}}, ["status"]), "Up.")},
+            {"200": _json(object_schema({"status": {"const": "ok"}}, ["status"]), "Up.")},
         ),
         "/readyz": _probe(
             "readyz",
             "Knows a leader and has applied its commit index.",
             {
-                "200": _json(_object({"status": {"const": "ready"}}, ["status"]), "Ready."),
-                "503": _problem_response("not_ready.", retry_after=True),
+                "200": _json(object_schema({"status": {"const": "ready"}}, ["status"]), "Ready."),
+                "503": problem_response("not_ready.", retry_after=True),
             },
         ),
         "/metrics": {
@@ -667,8 +391,8 @@ def document() -> dict[str, Any]:
         },
         "paths": _paths(),
         "components": {
-            "schemas": _SCHEMAS,
-            "parameters": _PARAMETERS,
-            "responses": _RESPONSES,
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "responses": RESPONSES,
         },
     }
