@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 FORWARD_ATTEMPT = 2.5  # a forwarded request unanswered this long is sent again (same idempotency key)
 READ_ATTEMPT = 1.0  # a read index unanswered this long is asked again
 RETRY_BACKOFF = (0.01, 0.25)  # first and largest pause between attempts
+MAX_SERVING = 16384  # forwarded requests served at once; past it the forwarder is told busy and retries
 
 _ROLE_WORDS: dict[Role, RaftRole] = {
     Role.LEADER: "Leader",
@@ -318,21 +319,37 @@ class HttpBridgeActor(Actor):
     async def handle(self, message: Any) -> Any:
         match message:
             case PeerRequest(sender, frame):
-                task = asyncio.get_running_loop().create_task(self._serve(sender, frame))
-                self._serving.add(task)
-                task.add_done_callback(self._serving.discard)
-            case PeerAnswer(ForwardReply(request_id, outcome)):
-                pending = self._forwards.get(request_id)
-                if pending is not None:
-                    resolve(pending[1], outcome)
-            case PeerAnswer(ForwardFailed(request_id, reason, leader_id)):
-                pending = self._forwards.get(request_id)
-                if pending is not None:
-                    reject(
-                        pending[1], _Retry(f"the leader could not serve it: {reason} (leader {leader_id})")
-                    )
+                self.serve_peer(sender, frame)
+            case PeerAnswer(frame):
+                self.peer_answered(frame)
             case _:
                 raise TypeError(f"{self.name}: unexpected message {message!r}")
+
+    # The node's frame router calls these two directly, in the loop turn the frame arrived in (a trip
+    # through the mailbox would cost each forwarded request a turn on both nodes); like the HTTP layer's
+    # calls, they only start work and resolve futures, never wait.
+
+    def serve_peer(self, sender: str, frame: ForwardRequest) -> None:
+        """Serve a request another node forwarded to us; the answer goes back to it. MailboxFull (the
+        caller answers busy) while MAX_SERVING forwarded requests are already being served; ActorStopped
+        once the bridge stops."""
+        self._check_alive()
+        if len(self._serving) >= MAX_SERVING:
+            raise MailboxFull(f"{self.name}: {len(self._serving)} forwarded requests in progress")
+        task = asyncio.get_running_loop().create_task(self._serve(sender, frame))
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+
+    def peer_answered(self, frame: ForwardReply | ForwardFailed) -> None:
+        """The leader's answer to a request we forwarded."""
+        pending = self._forwards.get(frame.request_id)
+        if pending is None:
+            return  # given up on, or answered already
+        if isinstance(frame, ForwardReply):
+            resolve(pending[1], frame.outcome)
+        else:
+            reason = f"the leader could not serve it: {frame.reason} (leader {frame.leader_id})"
+            reject(pending[1], _Retry(reason))
 
     async def _serve(self, sender: str, frame: ForwardRequest) -> None:
         request_id = frame.request_id

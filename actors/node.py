@@ -20,7 +20,7 @@ import uvicorn
 from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
-from actors.http_bridge import HttpBridgeActor, PeerAnswer, PeerRequest
+from actors.http_bridge import HttpBridgeActor
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.state_machine import StateMachineActor
@@ -214,9 +214,9 @@ class Node:
             if isinstance(frame, RaftFrame):
                 self.raft.tell(Step(frame.message))
             elif isinstance(frame, ForwardReply | ForwardFailed):
-                self.bridge.tell(PeerAnswer(frame))
+                self.bridge.peer_answered(frame)
             else:
-                self.bridge.tell(PeerRequest(sender, frame))
+                self.bridge.serve_peer(sender, frame)
         except MailboxFull:
             self.transport.stats.dropped_inbox_full += 1
             if not isinstance(frame, RaftFrame | ForwardReply | ForwardFailed):
