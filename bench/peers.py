@@ -1,6 +1,6 @@
 """printfarm next to a 3-member etcd on the same machine, same load generator, one run, alternating A B A B.
 
-    python bench/peers.py [--rounds 2] [--seconds 8] [--clients 64] [--half] [--skip-etcd]
+    python bench/peers.py [--rounds 2] [--seconds 8] [--clients 64] [--half] [--skip-etcd] [--baseline DIR]
 
 Both clusters run on loopback only (data in a temporary directory, everything stopped at the end), and
 bench/loadgen.py drives small JSON writes at each one's leader: printfarm's `POST /api/v1/printers`, etcd's
@@ -12,7 +12,9 @@ and the end gives medians and printfarm/etcd ratios. `--half` adds, after the pe
 at half of printfarm's median peak rate (a paced load) for the tail latency there.
 
 etcd comes from Debian: `sudo apt-get install etcd-server etcd-client` (etcd 3.4). Without an `etcd`
-binary on PATH the etcd phases are skipped with a message saying so. Numbers, never assertions.
+binary on PATH the etcd phases are skipped with a message saying so. `--baseline DIR` adds a third system in
+the same alternation: printfarm as checked out in DIR (e.g. `git archive <commit> | tar -x -C DIR`), for a
+before/after of a change measured side by side. Numbers, never assertions.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.loadgen import LoadResult, RequestFactory, run_load  # noqa: E402
-from tests.support.cluster import Cluster, free_ports, wait_for  # noqa: E402
+from tests.support.cluster import Cluster, Node, free_ports, wait_for  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 HOST = "127.0.0.1"
@@ -52,9 +54,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--half", action="store_true",
                         help="then one paced round of each at half of printfarm's median peak rate")
+    parser.add_argument("--half-rounds", type=int, default=1, help="paced rounds with --half")
     parser.add_argument("--skip-etcd", action="store_true", help="measure printfarm alone")
     parser.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                         help="an extra flag for every printfarm node")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also run printfarm from this checkout (as baseline), in the same alternation")
     return parser.parse_args()
 
 
@@ -73,11 +78,13 @@ def printer_body(client: int, sequence: int) -> bytes:
 
 
 class Printfarm:
-    name = "printfarm"
-
-    def __init__(self, base: Path, node_args: list[str]) -> None:
-        self.cluster = Cluster(base / "printfarm", size=3, extra_args=node_args)
-        self.prefix = ""
+    def __init__(self, base: Path, node_args: list[str], checkout: Path | None = None) -> None:
+        self.name = "printfarm" if checkout is None else "baseline"
+        self.cluster = Cluster(base / self.name, size=3, extra_args=node_args)
+        if checkout is not None:
+            cli = str(checkout.resolve() / "cli.py")
+            for node in self.cluster.nodes:
+                node.command = _other_cli(node, cli)  # type: ignore[method-assign]
 
     def start(self) -> None:
         self.cluster.bootstrap()
@@ -100,6 +107,19 @@ class Printfarm:
     def stop(self) -> None:
         self.cluster.stop_all()
         self.cluster.close()
+
+
+def _other_cli(node: Node, cli: str) -> Callable[..., list[str]]:
+    """node.command, running `cli` instead of this checkout's cli.py (its own packages come first on
+    sys.path, as the script's directory always does)."""
+    original = Node.command
+
+    def command(*args: object, **kwargs: object) -> list[str]:
+        argv = original(node, *args, **kwargs)  # type: ignore[arg-type]
+        argv[1] = cli
+        return argv
+
+    return command
 
 
 @dataclass
@@ -250,10 +270,11 @@ def summarise(results: Results, systems: list[str], kinds: list[str]) -> None:
             cells = "  ".join(f"{name} {value:8.1f}" for name, value in row.items())
             print(f"  {system:<10} {kind:<5} ({len(phases)} runs)  {cells}", flush=True)
     for kind in kinds:
-        ours, theirs = rows.get(("printfarm", kind)), rows.get(("etcd", kind))
-        if ours and theirs:
-            cells = "  ".join(f"{name} x{ours[name] / theirs[name]:.2f}" for name in ours)
-            print(f"  printfarm/etcd {kind:<5} {cells}", flush=True)
+        for mine, other in (("printfarm", "etcd"), ("baseline", "etcd"), ("printfarm", "baseline")):
+            ours, theirs = rows.get((mine, kind)), rows.get((other, kind))
+            if ours and theirs:
+                cells = "  ".join(f"{name} x{ours[name] / theirs[name]:.2f}" for name in ours)
+                print(f"  {mine}/{other} {kind:<5} {cells}", flush=True)
 
 
 async def run(args: argparse.Namespace, systems: list[Printfarm | Etcd]) -> None:
@@ -268,10 +289,11 @@ async def run(args: argparse.Namespace, systems: list[Printfarm | Etcd]) -> None
         peak = median_of(results.of("printfarm", "peak"), lambda p: p.result.rate())
         rate = peak / 2
         print(f"paced at {rate:.0f} writes/s (half of printfarm's median peak)", flush=True)
-        for system in systems:
-            phase = await measure(system, "half", 0, args.clients, args.seconds, rate)
-            results.phases.append(phase)
-            print(phase.line(), flush=True)
+        for round_number in range(args.half_rounds):
+            for system in systems:
+                phase = await measure(system, "half", round_number, args.clients, args.seconds, rate)
+                results.phases.append(phase)
+                print(phase.line(), flush=True)
         kinds.append("half")
     summarise(results, [s.name for s in systems], kinds)
 
@@ -289,6 +311,10 @@ def main() -> None:
         print(f"etcd not found on PATH: skipping etcd (install it with `{INSTALL_HINT}`)", flush=True)
     base = Path(tempfile.mkdtemp(prefix="printfarm-peers-", dir=REPO))
     systems: list[Printfarm | Etcd] = [Printfarm(base, args.node_arg)]
+    if args.baseline is not None:
+        if not (args.baseline / "cli.py").exists():
+            raise SystemExit(f"--baseline {args.baseline}: no cli.py there")
+        systems.append(Printfarm(base, args.node_arg, args.baseline))
     if etcd_binary is not None:
         systems.append(Etcd(base, etcd_binary))
     python = f"{platform.python_implementation()} {platform.python_version()}"
