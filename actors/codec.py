@@ -69,7 +69,7 @@ class ForwardFailed:
     leader_id: str | None = None
 
 
-FAIL_REASONS = frozenset({"not_leader", "no_leader", "timeout", "stopping", "busy", "leadership_lost"})
+FAIL_REASONS = frozenset({"not_leader", "timeout", "stopping", "busy", "leadership_lost"})
 
 ForwardRequest = ForwardWrite | ForwardJoin | ForwardRemove | ForwardTransfer
 Frame = RaftFrame | ForwardRequest | ForwardReply | ForwardFailed

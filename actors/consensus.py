@@ -1,12 +1,12 @@
-"""RaftActor: drives raft.core with ticks, peer messages and proposals, and carries out its Ready batches.
+"""RaftActor: drives raft.core with ticks, peer messages and proposals, and carries out the work items of its
+Ready pipeline (raft.pipeline.ReadyPipeline, which holds every ordering rule; this is the async shell).
 
-Three tasks share the core (one event loop, so never at the same time): the mailbox task feeds it (step,
-tick, propose, read_index); the ready task takes each Ready as soon as the core has one, sends its messages,
-hands its committed entries to the state machine and queues its write; the completion task waits for those
-writes in order, then sends what needed them (acks, votes) and advances the core. So new AppendEntries and
-newly committed entries never wait for an fsync under way (the core's pipelined Ready contract, see
-RaftNode.ready), and every write that arrives while one fsync runs joins the next (the storage's group
-commit). A Ready holding a snapshot from the leader is carried out alone, after the ones before it.
+Three tasks share the core and its pipeline (one event loop, so never at the same time): the mailbox task
+feeds the core (step, tick, propose, read_index); the ready task takes the pipeline's work as soon as there
+is some, sends, queues writes and hands committed entries to the state machine; the completion task awaits
+the queued writes in order and carries out what each one's durability releases (acks, votes, advancing the
+core). So new AppendEntries and newly committed entries never wait for an fsync under way, and every write
+that arrives while one fsync runs joins the next (the storage's group commit).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from actors.base import Actor, ActorError, reject, resolve
 from actors.metrics import NodeMetrics
 from actors.state_machine import Apply, AwaitApplied, LeadershipMoved, Restore, StateMachineActor
 from actors.transport import Transport
+from raft import pipeline as work
 from raft.core import RaftNode, Role
-from raft.ready import Ready
-from raft.types import ConfChange, HardState, Membership, Snapshot
+from raft.types import ConfChange, Membership, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,6 @@ TICK = Tick()
 @dataclass(frozen=True, slots=True)
 class Step:
     message: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Propose:
-    """Answered with (index, term) of the appended entry; NotLeader / ProposalDropped otherwise."""
-
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +94,7 @@ class RaftActor(Actor):
     ) -> None:
         super().__init__(f"{node.node_id}.raft", mailbox_size=mailbox_size, supervisor=supervisor)
         self.node = node
+        self.pipeline = work.ReadyPipeline(node, MAX_IN_FLIGHT)
         self._storage = storage
         self._transport = transport
         self._state_machine = state_machine
@@ -109,19 +103,14 @@ class RaftActor(Actor):
         self._on_membership = on_membership
         self._on_leader = on_leader
         self._wake = asyncio.Event()
-        self._carrying = False  # a Ready with a snapshot is being carried out on its own
-        # Readies handed out, oldest first, each with its write (None: nothing to persist) until advanced
-        self._in_flight: deque[tuple[Ready, asyncio.Future[None] | None]] = deque()
+        # writes queued on the storage, oldest first, with the pipeline's number for each
+        self._writes: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._written = asyncio.Event()  # a write was queued: the completion task has work
-        self._drained: asyncio.Future[None] | None = None
-        self._written_term_vote = (node.term, node.vote)  # as recovered: durable
-        self._deferred_hard_state: HardState | None = None  # only its commit index is not on disk yet
+        self._idle: asyncio.Future[None] | None = None  # resolved once the pipeline has nothing in flight
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._read_ids = itertools.count(1)
         self._membership: Membership | None = None
         self._leader: str | None = None
-        self._snapshot_index = 0
-        self._compactions: list[Snapshot] = []
         self.stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -136,14 +125,18 @@ class RaftActor(Actor):
         self._wake.set()
 
     async def on_stop(self) -> None:
-        """Stop taking messages, then let the Readies whose fsync is under way finish (bounded)."""
+        """Stop taking Readies, then let the ones whose fsync is under way finish (bounded), and write a
+        commit index that was waiting for the next write."""
         self.stopping = True
         async with asyncio.timeout(5):
-            while self._carrying or self._in_flight:
-                await asyncio.sleep(0.005)
-            if self._deferred_hard_state is not None:
+            while not self.pipeline.idle:
+                if self._idle is None or self._idle.done():
+                    self._idle = asyncio.get_running_loop().create_future()
+                await self._idle
+            hard_state = self.pipeline.unwritten_hard_state()
+            if hard_state is not None:
                 with contextlib.suppress(Exception):  # a failed disk already stopped the node loudly
-                    await self._storage.save(self._deferred_hard_state, ())
+                    await self._storage.save(hard_state, ())
 
     # --- the mailbox ----------------------------------------------------------------------------------
 
@@ -161,10 +154,6 @@ class RaftActor(Actor):
                     reply = self.current_reply
                     self._state_machine.tell(AwaitApplied(index, node.term, reply))  # before its Apply
                     return reply
-                case Propose(data):
-                    index = node.propose(data)
-                    self._metrics.proposals.inc()
-                    return (index, node.term)
                 case ProposeConfChange(change):
                     index = node.propose_conf_change(change)
                     return (index, node.term)
@@ -173,7 +162,7 @@ class RaftActor(Actor):
                 case TransferLeadership(to):
                     node.transfer_leadership(to)
                 case Compact(snapshot):
-                    self._compactions.append(snapshot)
+                    await self._carry_out(self.pipeline.compact(snapshot))
                 case _:
                     raise TypeError(f"{self.name}: unexpected message {message!r}")
             return None
@@ -190,125 +179,76 @@ class RaftActor(Actor):
         future.add_done_callback(lambda _f: self._reads.pop(ctx, None))
         return future
 
-    # --- the Ready loop -------------------------------------------------------------------------------
+    # --- carrying out the pipeline's work ---------------------------------------------------------------
 
     async def _ready_loop(self) -> None:
-        node = self.node
+        pipeline = self.pipeline
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while not self.stopping and len(self._in_flight) < MAX_IN_FLIGHT and node.has_ready():
-                ready = node.ready()
-                if ready.snapshot is None:
-                    await self._hand_out(ready)
-                    continue
-                self._carrying = True
-                try:
-                    await self._drain()
-                    await self._carry_out(ready)
-                finally:
-                    self._carrying = False
-            if self._compactions and not self.stopping:
-                self._compact()
-
-    async def _hand_out(self, ready: Ready) -> None:
-        """Send, queue the write, apply: nothing here waits for a disk."""
-        self._notice_membership()  # a new member must be reachable before messages to it leave
-        self._transport.send_raft(ready.messages)
-        write = None
-        hard_state = self._hard_state_to_write(ready)
-        if hard_state is not None or ready.entries:
-            # Ordered before the state machine sees this Ready's entries, so a snapshot it takes of them
-            # is written after them.
-            write = self._storage.save_nowait(hard_state, ready.entries)
-        self._in_flight.append((ready, write))
-        self._written.set()
-        if ready.committed_entries:
-            await self._state_machine.deliver(Apply(tuple(ready.committed_entries)))
-        for read_state in ready.read_states:
-            resolve(self._reads.pop(read_state.ctx, None), read_state.index)
-
-    def _hard_state_to_write(self, ready: Ready) -> HardState | None:
-        """The hard state to write with `ready`, if any. A change of the commit index alone need not be
-        durable (recovery clamps it to the log, and the leader teaches it again; etcd's MustSync), so it
-        waits to ride along with the next write instead of costing an fsync of its own, which the next
-        write would queue behind."""
-        hard_state = ready.hard_state or self._deferred_hard_state
-        if hard_state is None:
-            return None
-        if not ready.entries and (hard_state.term, hard_state.vote) == self._written_term_vote:
-            self._deferred_hard_state = hard_state
-            return None
-        self._deferred_hard_state = None
-        self._written_term_vote = (hard_state.term, hard_state.vote)
-        return hard_state
+            while not self.stopping:
+                items = pipeline.take()
+                if not items:
+                    break
+                await self._carry_out(items)
+                self._after_advance()
 
     async def _completion_loop(self) -> None:
-        """Advance the handed-out Readies in order, each once its write (and so every earlier one) is
-        durable; only then may its acks and votes leave."""
-        node = self.node
-        in_flight = self._in_flight
+        """Await the queued writes in order; each one's durability releases its acks and votes and advances
+        the core (the pipeline says what, in order)."""
+        writes = self._writes
         while True:
-            if not in_flight:
-                resolve(self._drained, None)
+            if not writes:
+                self._notice_idle()
                 await self._written.wait()
                 self._written.clear()
                 continue
-            ready, write = in_flight[0]
-            if write is not None:
-                await write
-            in_flight.popleft()
-            self._transport.send_raft(ready.persisted_messages)
-            node.advance(ready)
+            number, write = writes[0]
+            await write
+            writes.popleft()
+            await self._carry_out(self.pipeline.persisted(number))
             self._after_advance()
             self._wake.set()
 
-    async def _drain(self) -> None:
-        while self._in_flight:
-            if self._drained is None or self._drained.done():
-                self._drained = asyncio.get_running_loop().create_future()
-            await self._drained
+    async def _carry_out(self, items: list[work.Work]) -> None:
+        for item in items:
+            match item:
+                case work.Send(messages):
+                    self._notice_membership()  # a new member must be reachable before messages to it leave
+                    self._transport.send_raft(messages)
+                case work.Persist(number, hard_state, entries, None):
+                    # Queued before the state machine sees this Ready's entries, so a snapshot it takes of
+                    # them is written after them.
+                    self._writes.append((number, self._storage.save_nowait(hard_state, entries)))
+                    self._written.set()
+                case work.Persist(number, hard_state, entries, snapshot):
+                    # Carried out alone (nothing else is in flight): written here, then what it releases.
+                    await self._storage.save_snapshot(snapshot)
+                    if hard_state is not None or entries:
+                        await self._storage.save(hard_state, entries)
+                    await self._carry_out(self.pipeline.persisted(number))
+                case work.Restore(snapshot):
+                    await self._state_machine.deliver(Restore(snapshot))
+                case work.Apply(entries):
+                    await self._state_machine.deliver(Apply(tuple(entries)))
+                case work.ReleaseReads(read_states):
+                    for read_state in read_states:
+                        resolve(self._reads.pop(read_state.ctx, None), read_state.index)
+                case work.Compacted():
+                    pass  # the storage dropped its segments when the state machine saved the snapshot
+                case _:
+                    raise TypeError(f"{self.name}: unexpected work item {item!r}")
 
-    async def _carry_out(self, ready: Ready) -> None:
-        """A Ready with a snapshot, alone: persist, restore, send, apply, advance."""
-        node = self.node
-        self._notice_membership()  # a new member must be reachable before messages to it leave
-        self._transport.send_raft(ready.messages)
-        if ready.snapshot is not None:
-            await self._storage.save_snapshot(ready.snapshot)
-            self._snapshot_index = max(self._snapshot_index, ready.snapshot.index)
-        hard_state = ready.hard_state or self._deferred_hard_state
-        if hard_state is not None or ready.entries:
-            self._deferred_hard_state = None
-            if hard_state is not None:
-                self._written_term_vote = (hard_state.term, hard_state.vote)
-            await self._storage.save(hard_state, ready.entries)
-        if ready.snapshot is not None:
-            await self._state_machine.deliver(Restore(ready.snapshot))
-        self._transport.send_raft(ready.persisted_messages)
-        if ready.committed_entries:
-            await self._state_machine.deliver(Apply(tuple(ready.committed_entries)))
-        for read_state in ready.read_states:
-            resolve(self._reads.pop(read_state.ctx, None), read_state.index)
-        node.advance(ready)
-        self._after_advance()
+    def _notice_idle(self) -> None:
+        if self.pipeline.idle:
+            resolve(self._idle, None)
 
     def _after_advance(self) -> None:
         self._notice_membership()
         if self._leader != self.node.leader_id:
             self._notice_leader()
         self._update_gauges()
-
-    def _compact(self) -> None:
-        pending, self._compactions = self._compactions, []
-        for snapshot in sorted(pending, key=lambda s: s.index):
-            if snapshot.index <= self._snapshot_index:
-                continue  # a newer snapshot (e.g. one the leader sent) already covers it
-            if snapshot.index > self.node.applied_index:
-                self._compactions.append(snapshot)
-                continue
-            self.node.compact(snapshot)
-            self._snapshot_index = snapshot.index
+        self._notice_idle()
 
     # --- watching the core ------------------------------------------------------------------------------
 

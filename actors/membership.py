@@ -2,7 +2,7 @@
 
 A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is applied; the
 core promotes the learner to voter when it has caught up. Only one change can be in flight, so a join that
-meets another change in progress waits its turn until the request deadline.
+meets another change in progress waits for that one to apply, then tries again, until the request deadline.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from typing import Any
 
 from actors.base import Actor
 from actors.consensus import ProposeConfChange, RaftActor
-from actors.state_machine import AwaitApplied, StateMachineActor
+from actors.state_machine import AwaitApplied, LeadershipLost, StateMachineActor
 from farm.results import Ok, Outcome, Rejected
 from raft.errors import ConfChangeInProgress
 from raft.types import ConfChange, ConfChangeKind, Membership
 
 log = logging.getLogger(__name__)
 
-CONF_CHANGE_RETRY = 0.05
 JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
 
@@ -117,14 +116,23 @@ class MembershipActor(Actor):
             try:
                 index, term = await self._raft.ask(ProposeConfChange(change), remaining)
                 break
-            except ConfChangeInProgress:
-                if remaining <= CONF_CHANGE_RETRY:
-                    raise TimeoutError("another membership change is still in progress") from None
-                await asyncio.sleep(CONF_CHANGE_RETRY)
+            except ConfChangeInProgress as busy:
+                await self._await_turn(busy, deadline)
             except ValueError as exc:
                 return Rejected("invalid_field", str(exc), "node_id")
         await self._state_machine.ask(AwaitApplied(index, term), max(0.001, deadline - time.monotonic()))
         return Ok(None)
+
+    async def _await_turn(self, busy: ConfChangeInProgress, deadline: float) -> None:
+        """Wait until the change in progress is applied (or lost with its leader): then ours may go."""
+        try:
+            await self._state_machine.ask(
+                AwaitApplied(busy.index, busy.term), max(0.001, deadline - time.monotonic())
+            )
+        except TimeoutError:
+            raise TimeoutError("another membership change is still in progress") from None
+        except LeadershipLost:
+            pass  # replaced by a new leader's log: ask again (NotLeader then goes back to the bridge)
 
     # --- joining by ourselves (--join URL) -------------------------------------------------------------
 

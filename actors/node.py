@@ -21,6 +21,7 @@ from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
+from actors.http_protocol import CoalescingHttpToolsProtocol
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.state_machine import StateMachineActor
@@ -191,6 +192,7 @@ class Node:
             access_log=False,
             proxy_headers=False,  # nothing proxies us; the middleware costs every request
             server_header=False,
+            http=CoalescingHttpToolsProtocol,  # one socket write per response
             timeout_graceful_shutdown=3,
         )
         self._server = server = _Server(config)

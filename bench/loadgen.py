@@ -127,11 +127,21 @@ class Connection:
 
 
 async def run_load(
-    targets: list[tuple[str, int]], make_request: RequestFactory, clients: int, seconds: float
+    targets: list[tuple[str, int]],
+    make_request: RequestFactory,
+    clients: int,
+    seconds: float,
+    rate: float | None = None,
 ) -> LoadResult:
-    """Drive `clients` keep-alive connections (spread over `targets`) for `seconds`; never runs longer."""
+    """Drive `clients` keep-alive connections (spread over `targets`) for `seconds`; never runs longer.
+
+    With `rate` (requests/s, all clients together) each client sends on a fixed schedule instead of as fast
+    as it can, and a latency counts from the request's scheduled time, so a stall shows up in the tail
+    instead of silently lowering the rate (no coordinated omission)."""
     result = LoadResult()
-    deadline = time.perf_counter() + seconds
+    begin = time.perf_counter()
+    deadline = begin + seconds
+    interval = clients / rate if rate else 0.0
 
     async def client(number: int) -> None:
         connection = Connection(*targets[number % len(targets)])
@@ -139,8 +149,16 @@ async def run_load(
         try:
             while time.perf_counter() < deadline:
                 method, path, body = make_request(number, sequence)
+                if interval:
+                    started = begin + interval * (sequence + number / clients)
+                    delay = started - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    if started >= deadline:
+                        break
+                else:
+                    started = time.perf_counter()
                 sequence += 1
-                started = time.perf_counter()
                 try:
                     status = await connection.request(method, path, body)
                 except (TimeoutError, OSError, ConnectionError, ValueError):

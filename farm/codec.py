@@ -198,9 +198,3 @@ def decode_outcome_obj(obj: Any) -> Outcome:
     raise CommandCodecError("outcome: expected [0, value] or [1, code, detail, field]")
 
 
-def encode_outcome(outcome: Outcome) -> bytes:
-    return _packb(outcome_to_obj(outcome))
-
-
-def decode_outcome(data: bytes) -> Outcome:
-    return decode_outcome_obj(_unpackb(data, "outcome"))

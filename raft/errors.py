@@ -20,4 +20,10 @@ class ProposalDropped(RaftError):
 
 
 class ConfChangeInProgress(RaftError):
-    """A configuration change is appended but not yet committed: one change at a time (thesis §4.1)."""
+    """A configuration change is appended but not yet committed: one change at a time (thesis §4.1).
+    `index` and `term`: the entry of the change in progress (0 if unknown), for a caller that waits for it."""
+
+    def __init__(self, message: str, index: int = 0, term: int = 0) -> None:
+        super().__init__(message)
+        self.index = index
+        self.term = term

@@ -189,9 +189,6 @@ class RaftLog:
     def unstable_entries(self) -> list[Entry]:
         return self.entries[self.persist_from - self.snapshot_index - 1 :]
 
-    def has_unstable(self) -> bool:
-        return self.persist_from <= self.last_index()
-
     def committed_to_apply(self) -> list[Entry]:
         if self.applying >= self.committed:
             return []

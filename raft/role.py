@@ -10,8 +10,3 @@ class Role(enum.Enum):
     PRE_CANDIDATE = "PreCandidate"
     CANDIDATE = "Candidate"
     LEADER = "Leader"
-
-    @property
-    def label(self) -> str:
-        """The role as the API shows it: a pre-candidate has not left its term, so it is still a Follower."""
-        return "Follower" if self is Role.PRE_CANDIDATE else self.value

@@ -35,7 +35,7 @@ FRAMES = [
     ForwardReply(14, Rejected("invalid_field", "id must not be empty", "id")),
     ForwardReply(15, Rejected("not_found", "no printer p9")),
     ForwardFailed(16, "not_leader", "node1"),
-    ForwardFailed(17, "no_leader"),
+    ForwardFailed(17, "timeout"),
 ]
 
 

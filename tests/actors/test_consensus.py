@@ -8,9 +8,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from actors.consensus import Propose, RaftActor, Step
+from actors.consensus import ProposeAndAwait, RaftActor, Step
 from actors.metrics import NodeMetrics
-from actors.state_machine import Apply
+from actors.state_machine import Apply, AwaitApplied
 from raft.core import RaftConfig, RaftNode, Role
 from raft.messages import AppendEntries, Message
 from raft.types import Entry, HardState, Member, Membership, RecoveredState, Snapshot
@@ -79,19 +79,29 @@ class Followers:
 class StateMachine:
     def __init__(self) -> None:
         self.applied: list[int] = []
+        self.awaited: list[int] = []  # indexes of proposals waiting for their apply
 
     async def deliver(self, message: Any) -> None:
         if isinstance(message, Apply):
             self.applied.extend(entry.index for entry in message.entries)
 
     def tell(self, message: Any) -> None:
-        pass
+        if isinstance(message, AwaitApplied):
+            self.awaited.append(message.index)
 
 
 async def until(condition: Any, timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.001)
+
+
+async def propose(actor: RaftActor, state_machine: StateMachine, data: bytes) -> int:
+    """The index the leader gave the proposal (its answer would come from the state machine)."""
+    count = len(state_machine.awaited)
+    actor.tell(ProposeAndAwait(data))
+    await until(lambda: len(state_machine.awaited) > count)
+    return state_machine.awaited[-1]
 
 
 async def leader_with_held_disk() -> tuple[RaftActor, HeldDisk, Followers, StateMachine]:
@@ -106,7 +116,7 @@ async def leader_with_held_disk() -> tuple[RaftActor, HeldDisk, Followers, State
     disk.release_all()  # the candidate's term and vote: its vote requests may leave now
     await until(lambda: node.role is Role.LEADER and disk.pending() > 0)
     disk.release_all()  # the leader's no-op
-    await until(lambda: node.commit_index == node.last_index and not actor._in_flight)
+    await until(lambda: node.commit_index == node.last_index and actor.pipeline.idle)
     return actor, disk, followers, state_machine
 
 
@@ -115,7 +125,7 @@ def test_entries_commit_and_apply_while_the_leaders_own_write_is_in_flight() -> 
         actor, disk, followers, state_machine = await leader_with_held_disk()
         try:
             writes_before = len(disk.writes)
-            index, _term = await actor.ask(Propose(b"x"), 5)
+            index = await propose(actor, state_machine, b"x")
             # The AppendEntries left without waiting for the leader's disk; both followers acked durably,
             # a majority without the leader, so x commits and applies with the leader's write still held.
             await until(lambda: index in state_machine.applied)
@@ -128,7 +138,7 @@ def test_entries_commit_and_apply_while_the_leaders_own_write_is_in_flight() -> 
             assert all(entries for _hs, entries, _done in disk.writes[writes_before:])
             assert actor.node.log.stable_index < index  # the leader does not count its own copy yet
             disk.release_all()
-            await until(lambda: not actor._in_flight)
+            await until(lambda: actor.pipeline.idle)
             assert actor.node.log.stable_index >= index
         finally:
             disk.held = False
@@ -143,19 +153,19 @@ def test_a_commit_index_not_yet_written_goes_with_the_next_write_and_at_stop() -
         actor, disk, _followers, state_machine = await leader_with_held_disk()
         stopped = False
         try:
-            index, _term = await actor.ask(Propose(b"x"), 5)
+            index = await propose(actor, state_machine, b"x")
             await until(lambda: index in state_machine.applied)
             disk.release_all()
-            await until(lambda: not actor._in_flight)
+            await until(lambda: actor.pipeline.idle)
             written = [hs for hs, _entries, _done in disk.writes if hs is not None]
             assert all(hs.commit < index for hs in written)  # x's commit is not on disk yet
-            second, _term = await actor.ask(Propose(b"y"), 5)
+            second = await propose(actor, state_machine, b"y")
             await until(lambda: disk.pending() > 0)
             hard_state, entries, _done = disk.writes[-1]
             assert [e.index for e in entries] == [second]
             assert hard_state is not None and hard_state.commit >= index  # it rode along with y
             disk.release_all()
-            await until(lambda: second in state_machine.applied and not actor._in_flight)
+            await until(lambda: second in state_machine.applied and actor.pipeline.idle)
             stop = asyncio.create_task(actor.stop())
             await until(lambda: disk.pending() > 0)  # stopping writes the last commit index
             assert disk.writes[-1][0] is not None and disk.writes[-1][0].commit >= second

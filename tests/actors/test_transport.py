@@ -42,7 +42,7 @@ async def send_until_delivered(sender: Transport, to: str, frame: Any, inbox: In
     # IMMEDIATE drops frames until the TCP connection is up: the first sends may be counted as dropped
     async with asyncio.timeout(5):
         while len(inbox.frames) < count:
-            sender.send(to, frame)
+            sender.post(to, frame)
             await asyncio.sleep(0.01)
 
 
@@ -75,7 +75,7 @@ def test_a_burst_of_one_batch_arrives_whole_and_in_order() -> None:
         a.set_peers({"b": b.raft_addr})
         await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
         for request_id in range(1, 2001):
-            assert a.send("b", ForwardJoin(request_id, "n", "x"))
+            assert a.post("b", ForwardJoin(request_id, "n", "x"))
         await until(lambda: len(inbox_b.frames) >= 2001)
         ids = [received.frame.request_id for _, received in inbox_b.frames[1:]]  # type: ignore[union-attr]
         assert ids == list(range(1, 2001))
@@ -97,7 +97,7 @@ def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
         raw.connect(f"tcp://{b.raft_addr}")
         async with asyncio.timeout(5):
             while b.stats.dropped_foreign == 0 or b.stats.dropped_malformed < 2:
-                stranger.send("b", ForwardJoin(1, "n", "x"))
+                stranger.post("b", ForwardJoin(1, "n", "x"))
                 raw.send(b"\xc1garbage", zmq.NOBLOCK)
                 raw.send_multipart([b"two", b"parts"], zmq.NOBLOCK)
                 await asyncio.sleep(0.01)
@@ -134,11 +134,12 @@ def test_a_fresh_node_adopts_the_first_cluster_id_and_answers_an_unknown_sender(
 def test_unknown_peer_and_dead_peer_drop_and_count_without_blocking() -> None:
     async def scenario() -> None:
         a = make("a", Inbox())
-        assert not a.send("nobody", ForwardJoin(1, "n", "x"))
+        assert not a.post("nobody", ForwardJoin(1, "n", "x"))
         assert a.stats.dropped_no_route == 1
         a.set_peers({"dead": f"127.0.0.1:{free_port()}"})
         for request_id in range(100):
-            assert not a.send("dead", ForwardJoin(request_id, "n", "x"))
+            assert a.post("dead", ForwardJoin(request_id, "n", "x"))  # queued for this loop turn
+        a.flush()  # no live connection (IMMEDIATE): the whole batch drops, counted, without blocking
         assert a.stats.dropped_send_full == 100
         await a.stop()
 
@@ -170,7 +171,7 @@ def test_changing_a_peer_address_reconnects() -> None:
         a.set_peers({"b": two.raft_addr})
         await send_until_delivered(a, "b", ForwardJoin(2, "n", "x"), inbox_two)
         a.set_peers({})
-        assert not a.send("b", ForwardJoin(3, "n", "x"))
+        assert not a.post("b", ForwardJoin(3, "n", "x"))
         for transport in (one, two, a):
             await transport.stop()
 

@@ -1,14 +1,14 @@
 """A deterministic simulator for RaftNode clusters: fake network, disks and clock, and a safety checker.
 
-The network can drop, duplicate, reorder and partition messages. Each node follows the Ready contract the
-runtime does: messages leave when the Ready is taken; hard state, entries and snapshot become durable only
-when the simulated persist completes, and only then do persisted_messages leave and committed entries apply.
-A crash loses everything not yet durable (the in-flight Readies, the in-memory log, the state machine); a
-restart resumes from the durable state alone.
+The network can drop, duplicate, reorder and partition messages. Each node drives its core through the same
+raft.pipeline.ReadyPipeline the node's runtime (actors/consensus.py) uses, and carries out its work items:
+messages leave at once, writes queue on a FIFO simulated disk and become durable only when the schedule
+completes them (then the pipeline releases acks and votes and advances the core), committed entries apply
+when handed out, read answers are checked when released. A crash loses everything not yet durable (the
+queued writes, the in-memory log, the state machine); a restart resumes from the durable state alone.
 
-A pipelined cluster (`pipelined=True`) drives the cores as actors/consensus.py does: a node takes a new Ready
-whenever the core has one, while earlier ones are still being persisted (a FIFO disk queue); committed
-entries apply when their Ready is taken; a Ready holding a snapshot is carried out alone, in its turn.
+A classic cluster keeps one Ready in flight per node; a pipelined one (`pipelined=True`) as many as the
+core has (the runtime's setting), so new appends and commits never wait for a write under way.
 
 Checker asserts after every delivered message: election safety, log matching, leader completeness, state
 machine safety, committed entries never lost or changed, and the core's own index invariants.
@@ -26,7 +26,16 @@ import msgpack
 from raft.codec import decode_conf_change
 from raft.core import RaftConfig, RaftNode, Role
 from raft.messages import Message
-from raft.ready import Ready
+from raft.pipeline import (
+    Apply,
+    Compacted,
+    Persist,
+    ReadyPipeline,
+    ReleaseReads,
+    Restore,
+    Send,
+    Work,
+)
 from raft.types import (
     ConfChangeKind,
     Entry,
@@ -66,21 +75,21 @@ class Durable:
     def last_index(self) -> int:
         return self.base() + len(self.entries)
 
-    def save(self, ready: Ready) -> None:
-        if ready.snapshot is not None:
-            self.snapshot = ready.snapshot
+    def save(self, write: Persist) -> None:
+        if write.snapshot is not None:
+            self.snapshot = write.snapshot
             self.entries = []  # an installed snapshot replaces the whole log
-        if ready.entries:
-            first = ready.entries[0].index
+        if write.entries:
+            first = write.entries[0].index
             base = self.base()
             if not base < first <= self.last_index() + 1:
                 raise SafetyViolation(
                     f"Ready entries start at {first}, durable log is ({base}, {self.last_index()}]"
                 )
             del self.entries[first - base - 1 :]
-            self.entries.extend(ready.entries)
-        if ready.hard_state is not None:
-            self.hard_state = ready.hard_state
+            self.entries.extend(write.entries)
+        if write.hard_state is not None:
+            self.hard_state = write.hard_state
         if self.hard_state.commit > self.last_index():
             raise SafetyViolation(
                 f"durable commit {self.hard_state.commit} beyond durable log {self.last_index()}"
@@ -113,15 +122,22 @@ class App:
         return cls(index, [(i, d) for i, d in items])
 
 
+PIPELINE_DEPTH = 1024  # the runtime's (actors/consensus.py)
+
+
 class SimNode:
-    def __init__(self, node_id: str, config: RaftConfig, durable: Durable, seed: int) -> None:
+    def __init__(
+        self, node_id: str, config: RaftConfig, durable: Durable, seed: int, max_in_flight: int = 1
+    ) -> None:
         self.node_id = node_id
         self.config = config
         self.durable = durable
         self.seed = seed
+        self.max_in_flight = max_in_flight
         self.restarts = 0
         self.raft: RaftNode | None = None
-        self.queue: deque[Ready] = deque()  # Readies taken and not yet durable, oldest first
+        self.pipeline: ReadyPipeline | None = None
+        self.queue: deque[Persist] = deque()  # the disk: writes handed out and not yet durable, oldest first
         self.app = App()
         self.start()
 
@@ -130,18 +146,20 @@ class SimNode:
         return self.raft is not None
 
     @property
-    def in_flight(self) -> Ready | None:
-        """The oldest Ready whose persist has not completed."""
+    def in_flight(self) -> Persist | None:
+        """The oldest write that has not completed."""
         return self.queue[0] if self.queue else None
 
     def start(self) -> None:
         rng = random.Random(self.seed * 7919 + self.restarts)
         self.raft = RaftNode(self.config, self.durable.recovered(), rng)
+        self.pipeline = ReadyPipeline(self.raft, self.max_in_flight)
         self.queue.clear()
         self.app = App.restore(self.durable.snapshot)
 
     def crash(self) -> None:
         self.raft = None
+        self.pipeline = None
         self.queue.clear()
         self.app = App()
         self.restarts += 1
@@ -324,7 +342,8 @@ class Cluster:
 
     def add_node(self, node_id: str, durable: Durable | None = None) -> SimNode:
         config = RaftConfig(node_id, **self.config)  # type: ignore[arg-type]
-        node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes))
+        depth = PIPELINE_DEPTH if self.pipelined else 1
+        node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes), depth)
         self.nodes[node_id] = node
         return node
 
@@ -386,53 +405,55 @@ class Cluster:
                 self.pending.append(message)
 
     def pump(self, node: SimNode) -> None:
-        """Take the node's next Ready if it may; its free messages leave at once. Classic: one Ready at a
-        time. Pipelined: as many as the core has, applying committed entries at once, except that nothing
-        is taken while a Ready holding a snapshot waits for its turn."""
-        raft = node.raft
-        if raft is None:
+        """Take every Ready the node's pipeline allows now and carry out its work."""
+        pipeline = node.pipeline
+        if pipeline is None:
             return
-        if not self.pipelined:
-            if node.queue or not raft.has_ready():
+        while node.raft is not None:
+            work = pipeline.take()
+            if not work:
                 return
-            ready = raft.ready()
-            node.queue.append(ready)
-            self.send(ready.messages)
-            return
-        while raft.has_ready() and not (node.queue and node.queue[-1].snapshot is not None):
-            ready = raft.ready()
-            node.queue.append(ready)
-            self.send(ready.messages)
-            if ready.snapshot is None:
-                self._apply(node, ready)
+            self._carry_out(node, work)
             self._check(node)
 
     def persist(self, node: SimNode) -> None:
-        """The node's oldest in-flight Ready becomes durable; then it sends, applies and advances."""
-        if not node.queue or node.raft is None:
+        """The node's oldest queued write becomes durable; the pipeline says what follows."""
+        if not node.queue or node.pipeline is None:
             return
-        ready = node.queue.popleft()
-        node.durable.save(ready)
-        self.send(ready.persisted_messages)
-        if ready.snapshot is not None:
-            if self.checker:
-                self.checker.check_restore(node, ready.snapshot)
-            node.app = App.restore(ready.snapshot)
-        if not self.pipelined or ready.snapshot is not None:
-            self._apply(node, ready)
-        node.raft.advance(ready)
+        write = node.queue.popleft()
+        node.durable.save(write)
+        self._carry_out(node, node.pipeline.persisted(write.number))
         self._check(node)
         self.pump(node)
 
-    def _apply(self, node: SimNode, ready: Ready) -> None:
-        for entry in ready.committed_entries:
+    def _carry_out(self, node: SimNode, work: list[Work]) -> None:
+        for item in work:
+            match item:
+                case Send(messages):
+                    self.send(messages)
+                case Persist():
+                    node.queue.append(item)
+                case Apply(entries):
+                    self._apply(node, entries)
+                case ReleaseReads(read_states):
+                    for read in read_states:
+                        self._check_read(node, read.index, read.ctx)
+                case Restore(snapshot):
+                    if self.checker:
+                        self.checker.check_restore(node, snapshot)
+                    node.app = App.restore(snapshot)
+                case Compacted(snapshot):
+                    node.durable.compact(snapshot)
+                case _:
+                    raise TypeError(f"unexpected work item {item!r}")
+
+    def _apply(self, node: SimNode, entries: list[Entry]) -> None:
+        for entry in entries:
             if self.checker:
                 self.checker.check_apply(node, entry)
             node.app.index = entry.index
             if entry.kind is EntryKind.NORMAL and entry.data:
                 node.app.items.append((entry.index, entry.data))
-        for read in ready.read_states:
-            self._check_read(node, read.index, read.ctx)
 
     def deliver(self, position: int = 0) -> Message:
         message = self.pending.pop(position)
@@ -529,20 +550,16 @@ class Cluster:
         self.read_results[key] = index
 
     def compact(self, node_id: str) -> None:
+        """The state machine snapshots what it applied; the pipeline compacts the core (and, here, the
+        durable log with it) once that is safe."""
         node = self.nodes[node_id]
         raft = node.raft
-        if raft is None or node.app.index <= raft.log.snapshot_index:
+        if raft is None or node.pipeline is None or node.app.index <= raft.log.snapshot_index:
             return
-        if node.app.index > node.durable.last_index() or any(
-            ready.snapshot is not None or (ready.entries and ready.entries[0].index <= node.app.index)
-            for ready in node.queue
-        ):
-            # Pipelined: applied ahead of the disk. The runtime's snapshot write queues behind those
-            # writes, so the core compacts only once the log up to it is durable.
-            return
+        if node.pipeline.carrying_snapshot:
+            return  # the state machine is about to be replaced
         snapshot = raft.snapshot_for(node.app.index, node.app.encode())
-        node.durable.compact(snapshot)
-        raft.compact(snapshot)
+        self._carry_out(node, node.pipeline.compact(snapshot))
         self._check(node)
 
     def _check(self, node: SimNode) -> None:

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from raft import core
+from raft import core, pipeline
 from raft import log as raft_log
 from tests.raft.schedules import Schedule
 
@@ -143,4 +143,37 @@ def test_the_pipelined_checker_catches_a_leader_counting_itself_before_its_write
     monkeypatch.setattr(core.RaftNode, "ready", eager)
     failure = first_failing_seed(400, pipelined=True)
     assert failure is not None and "PRINTFARM_SIM_PIPELINED=1" in failure[1]
+    assert "leader completeness" in failure[1] or "committed entry changed" in failure[1]
+
+
+def test_the_checker_catches_a_pipeline_that_defers_a_votes_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MustSync: only a commit-index change may wait for the next write; a vote must be durable first."""
+
+    def defer_without_entries(self: pipeline.ReadyPipeline, ready: object) -> object:
+        hard_state = ready.hard_state or self._deferred.hard_state  # type: ignore[attr-defined]
+        if hard_state is not None and not ready.entries:  # type: ignore[attr-defined]
+            self._deferred.hard_state = hard_state
+            return None
+        self._deferred.hard_state = None
+        return hard_state
+
+    monkeypatch.setattr(pipeline.ReadyPipeline, "_hard_state_to_write", defer_without_entries)
+    failure = first_failing_seed(400, pipelined=True)
+    assert failure is not None and "election safety" in failure[1]
+
+
+def test_the_checker_catches_a_pipeline_that_acks_before_the_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = pipeline.ReadyPipeline.take
+
+    def eager_acks(self: pipeline.ReadyPipeline) -> list[pipeline.Work]:
+        work = original(self)
+        for slot in self._slots:
+            if slot.ready.persisted_messages:
+                work.append(pipeline.Send(slot.ready.persisted_messages))
+                slot.ready.persisted_messages = []
+        return work
+
+    monkeypatch.setattr(pipeline.ReadyPipeline, "take", eager_acks)
+    failure = first_failing_seed(400, pipelined=True)
+    assert failure is not None
     assert "leader completeness" in failure[1] or "committed entry changed" in failure[1]

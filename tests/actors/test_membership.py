@@ -1,0 +1,105 @@
+"""MembershipActor: a change that meets another in progress waits for that one to apply (no polling)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from actors.base import Actor, resolve
+from actors.consensus import ProposeConfChange
+from actors.membership import Join, MembershipActor
+from actors.state_machine import AwaitApplied
+from farm.results import Ok
+from raft.errors import ConfChangeInProgress
+from raft.types import Member, Membership
+
+
+class FakeRaft(Actor):
+    """Refuses proposals while the change at index 7 (term 2) is in progress; accepts them after."""
+
+    def __init__(self) -> None:
+        super().__init__("raft")
+        self.node = SimpleNamespace(membership=Membership((Member("n1", "a1", True),)))
+        self.in_progress = True
+        self.proposals = 0
+
+    async def handle(self, message: Any) -> Any:
+        assert isinstance(message, ProposeConfChange)
+        self.proposals += 1
+        if self.in_progress:
+            raise ConfChangeInProgress("configuration entry 7 is not committed yet", 7, 2)
+        return (8, 2)
+
+
+class FakeStateMachine(Actor):
+    """Answers AwaitApplied for index 7 when the test applies it; later indexes at once."""
+
+    def __init__(self, raft: FakeRaft) -> None:
+        super().__init__("sm")
+        self.raft = raft
+        self.waiting: list[tuple[int, int, asyncio.Future[Any]]] = []
+
+    async def handle(self, message: Any) -> Any:
+        assert isinstance(message, AwaitApplied)
+        if message.index == 7:
+            reply = self.current_reply
+            self.waiting.append((message.index, message.term, reply))
+            return reply
+        return Ok(None)
+
+    def apply_seven(self) -> None:
+        self.raft.in_progress = False
+        for _index, _term, reply in self.waiting:
+            resolve(reply, Ok(None))
+
+
+async def until(condition: Any, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def test_a_join_waits_for_the_change_in_progress_to_apply_then_goes() -> None:
+    async def scenario() -> None:
+        raft = FakeRaft()
+        state_machine = FakeStateMachine(raft)
+        membership = MembershipActor("n1", "a1", raft, state_machine)  # type: ignore[arg-type]
+        for actor in (raft, state_machine, membership):
+            actor.start()
+        try:
+            joined = asyncio.ensure_future(membership.ask(Join("n2", "a2", 5.0), 5.0))
+            await until(lambda: state_machine.waiting)
+            assert state_machine.waiting[0][:2] == (7, 2)  # it waits for entry 7 itself
+            await asyncio.sleep(0.2)
+            assert raft.proposals == 1 and not joined.done()  # no retries while it waits
+            state_machine.apply_seven()
+            outcome = await joined
+            assert outcome == Ok({"node_id": "n2", "addr": "a2", "status": "joined"})
+            assert raft.proposals == 2
+        finally:
+            for actor in (membership, state_machine, raft):
+                await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_join_that_waits_past_its_deadline_says_another_change_is_in_progress() -> None:
+    async def scenario() -> None:
+        raft = FakeRaft()
+        state_machine = FakeStateMachine(raft)
+        membership = MembershipActor("n1", "a1", raft, state_machine)  # type: ignore[arg-type]
+        for actor in (raft, state_machine, membership):
+            actor.start()
+        try:
+            try:
+                await membership.ask(Join("n2", "a2", 0.2), 5.0)
+            except TimeoutError as exc:
+                assert "another membership change is still in progress" in str(exc)
+            else:
+                raise AssertionError("the join should have timed out")
+        finally:
+            for actor in (membership, state_machine, raft):
+                await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
