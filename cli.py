@@ -1,4 +1,5 @@
-"""printfarm's command line: `node` runs one node, `cluster` runs a local cluster of node processes."""
+"""printfarm's command line: `node` runs one node, `cluster` runs a local cluster of node processes (or,
+with a subcommand, talks to a running cluster), and the client commands of client/commands.py."""
 
 from __future__ import annotations
 
@@ -16,13 +17,19 @@ from typing import Any, TypeVar
 
 import click
 
+from client import commands as client_commands
+
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 
 
 @click.group()
+@client_commands.global_options
 def main() -> None:
     """printfarm: a Raft-replicated 3D printer farm manager."""
+
+
+client_commands.register(main)
 
 
 def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[str, str]:
@@ -121,7 +128,7 @@ def _run(coro: Any) -> Any:
 # --- cluster -------------------------------------------------------------------------------------------
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--nodes", "size", type=click.IntRange(1, 9), default=3, show_default=True)
 @click.option("--data-dir", "data_dir", default="cluster_data", show_default=True)
 @click.option(
@@ -130,8 +137,11 @@ def _run(coro: Any) -> Any:
 @click.option(
     "--raft-port", "raft_port", type=int, default=9001, show_default=True, help="First node's port."
 )
-def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
-    """Run a local cluster of SIZE node processes until Ctrl-C."""
+@click.pass_context
+def cluster(ctx: click.Context, size: int, data_dir: str, http_port: int, raft_port: int) -> None:
+    """Run a local cluster of SIZE node processes until Ctrl-C (no subcommand), or ask a running one."""
+    if ctx.invoked_subcommand is not None:
+        return  # `cluster status|join|remove|transfer`: the client commands below
     base = Path(data_dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     specs = [(f"node{i + 1}", http_port + i, raft_port + i) for i in range(size)]
@@ -214,6 +224,9 @@ def cluster(size: int, data_dir: str, http_port: int, raft_port: int) -> None:
                 process.kill()
                 code = process.wait()
             click.echo(f"  {node_id} stopped (exit code {code})")
+
+
+client_commands.register_cluster(cluster)
 
 
 class _Interrupted(Exception):
