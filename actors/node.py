@@ -23,6 +23,7 @@ from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
+from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
 from actors.transport import Transport
 from httpapi.app import create_app
@@ -53,6 +54,8 @@ class NodeOptions:
     snapshot_every: int = 10_000
     request_timeout: float = 5.0
     peer_addr_overrides: dict[str, str] = field(default_factory=dict)
+    cluster_key: ClusterKey | None = None  # CurveZMQ on every peer link (actors/peer_key.py)
+    insecure_peers: bool = False  # allow a non-loopback raft_addr without a cluster key
 
 
 class _Server(uvicorn.Server):
@@ -80,6 +83,12 @@ class Node:
 
     async def start(self) -> None:
         opts = self.options
+        if opts.cluster_key is None and not opts.insecure_peers and not is_loopback(opts.raft_addr):
+            raise PeerKeyError(
+                f"--raft_addr {opts.raft_addr} is reachable from other machines: start every node with "
+                "--cluster-key FILE (python cli.py keygen FILE), or pass --insecure-peers to accept "
+                "unauthenticated peer traffic"
+            )
         self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
@@ -92,6 +101,7 @@ class Node:
                 deliver=self._deliver,
                 adopt_cluster_id=storage.set_cluster_id,
                 overrides=opts.peer_addr_overrides,
+                cluster_key=opts.cluster_key,
                 supervisor=supervise,
             )
             transport.bind()
@@ -214,7 +224,7 @@ class Node:
             if isinstance(frame, RaftFrame):
                 self.raft.tell(Step(frame.message))
             elif isinstance(frame, ForwardReply | ForwardFailed):
-                self.bridge.peer_answered(frame)
+                self.bridge.peer_answered(sender, frame)
             else:
                 self.bridge.serve_peer(sender, frame)
         except MailboxFull:
