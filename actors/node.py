@@ -83,12 +83,7 @@ class Node:
 
     async def start(self) -> None:
         opts = self.options
-        if opts.cluster_key is None and not opts.insecure_peers and not is_loopback(opts.raft_addr):
-            raise PeerKeyError(
-                f"--raft_addr {opts.raft_addr} is reachable from other machines: start every node with "
-                "--cluster-key FILE (python cli.py keygen FILE), or pass --insecure-peers to accept "
-                "unauthenticated peer traffic"
-            )
+        check_peer_security(opts)
         self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
@@ -295,6 +290,16 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.storage.close()
         log.info("%s: stopped", self.node_id)
+
+
+def check_peer_security(opts: NodeOptions) -> None:
+    """PeerKeyError unless the peer port is loopback-only, keyed, or explicitly left open."""
+    if opts.cluster_key is None and not opts.insecure_peers and not is_loopback(opts.raft_addr):
+        raise PeerKeyError(
+            f"--raft_addr {opts.raft_addr} is reachable from other machines: start every node with "
+            "--cluster-key FILE (python cli.py keygen FILE), or pass --insecure-peers to accept "
+            "unauthenticated peer traffic"
+        )
 
 
 def settle_garbage_collector() -> None:

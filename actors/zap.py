@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import zmq
+from zmq.utils import z85
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ DENIAL_LOG_INTERVAL = 10.0  # seconds between two log lines about refused handsh
 
 class ZapHandler:
     def __init__(self, context: zmq.Context, public_key_z85: bytes, on_denied: Callable[[], None]) -> None:
-        self._client_key = zmq.utils.z85.decode(public_key_z85)
+        self._client_key = z85.decode(public_key_z85)
         self._on_denied = on_denied
         self._socket = zmq.Socket(context, zmq.REP)  # a plain socket: served from a reader callback
         self._socket.setsockopt(zmq.LINGER, 0)

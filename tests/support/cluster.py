@@ -239,12 +239,33 @@ class Node:
             return False
 
 
-class Cluster:
-    """`size` nodes node1..nodeN with data dirs and logs under `base_dir`; nothing starts until asked."""
+def write_cluster_key(path: Path) -> Path:
+    """A new cluster key file at `path` (as `python cli.py keygen` writes it)."""
+    from actors import peer_key
 
-    def __init__(self, base_dir: Path, size: int = 3, extra_args: Iterable[str] = ()) -> None:
+    peer_key.write(path, peer_key.generate(), force=True)
+    return path
+
+
+class Cluster:
+    """`size` nodes node1..nodeN with data dirs and logs under `base_dir`; nothing starts until asked.
+
+    cluster_key: a key file every node gets with --cluster-key, or True for a new one under base_dir."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        size: int = 3,
+        extra_args: Iterable[str] = (),
+        cluster_key: Path | bool | None = None,
+    ) -> None:
         base_dir.mkdir(parents=True, exist_ok=True)
         ports = free_ports(2 * size)
+        if cluster_key is True:
+            cluster_key = write_cluster_key(base_dir / "cluster.key")
+        self.cluster_key: Path | None = cluster_key or None
+        if self.cluster_key is not None:
+            extra_args = [*extra_args, f"--cluster-key={self.cluster_key}"]
         self.base_dir = base_dir
         self.nodes = [
             Node(
