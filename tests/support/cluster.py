@@ -128,6 +128,7 @@ class Node:
     data_dir: Path
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
+    cluster_key: Path | None = None  # passed as --cluster-key
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -155,6 +156,8 @@ class Node:
             argv.append("--bootstrap")
         if join:
             argv.append(f"--join={join}")
+        if self.cluster_key is not None:
+            argv.append(f"--cluster-key={self.cluster_key}")
         return argv + self.extra_args + list(extra)
 
     def start(self, bootstrap: bool = False, join: str | None = None, extra: Sequence[str] = ()) -> None:
@@ -264,8 +267,6 @@ class Cluster:
         if cluster_key is True:
             cluster_key = write_cluster_key(base_dir / "cluster.key")
         self.cluster_key: Path | None = cluster_key or None
-        if self.cluster_key is not None:
-            extra_args = [*extra_args, f"--cluster-key={self.cluster_key}"]
         self.base_dir = base_dir
         self.nodes = [
             Node(
@@ -275,6 +276,7 @@ class Cluster:
                 data_dir=base_dir / f"node{i + 1}_data",
                 log_path=base_dir / f"node{i + 1}.log",
                 extra_args=list(extra_args),
+                cluster_key=self.cluster_key,
             )
             for i in range(size)
         ]
