@@ -70,6 +70,21 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
 )
 @click.option("--request-timeout", "request_timeout", type=click.FloatRange(0.1, 300), default=5.0)
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
+@click.option(
+    "--cluster-key",
+    "--cluster_key",
+    "cluster_key",
+    default=None,
+    metavar="FILE",
+    help="The cluster's key (python cli.py keygen FILE): peer traffic is encrypted and authenticated.",
+)
+@click.option(
+    "--insecure-peers",
+    "--insecure_peers",
+    "insecure_peers",
+    is_flag=True,
+    help="Allow a non-loopback --raft_addr without --cluster-key (anyone reaching it can disrupt it).",
+)
 @click.option("--log-level", "log_level", default="info", show_default=True)
 def node(
     node_id: str,
@@ -85,15 +100,25 @@ def node(
     snapshot_every: int,
     request_timeout: float,
     overrides: dict[str, str],
+    cluster_key: str | None,
+    insecure_peers: bool,
     log_level: str,
 ) -> None:
     """Run one node until SIGINT/SIGTERM."""
-    from actors.node import NodeOptions, run_node
+    from actors import peer_key
+    from actors.node import NodeOptions, check_peer_security, run_node
     from raft.storage import StorageError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    key = None
+    if cluster_key is not None:
+        try:
+            key = peer_key.load(cluster_key)
+        except peer_key.PeerKeyError as exc:
+            logging.getLogger("printfarm.node").critical("%s: cannot run: --cluster-key: %s", node_id, exc)
+            sys.exit(2)
     options = NodeOptions(
         node_id=node_id,
         raft_addr=raft_addr,
@@ -108,9 +133,15 @@ def node(
         snapshot_every=snapshot_every,
         request_timeout=request_timeout,
         peer_addr_overrides=overrides,
+        cluster_key=key,
+        insecure_peers=insecure_peers,
     )
     try:
+        check_peer_security(options)
         code = _run(run_node(options))
+    except peer_key.PeerKeyError as exc:
+        logging.getLogger("printfarm.node").critical("%s: cannot run: %s", node_id, exc)
+        sys.exit(2)
     except (StorageError, OSError) as exc:
         logging.getLogger("printfarm.node").critical("%s: cannot run: %s", node_id, exc)
         sys.exit(1)
@@ -125,6 +156,20 @@ def _run(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def keygen(file: str, force: bool) -> None:
+    """Write a new cluster key to FILE (mode 0600): give every node the same file with --cluster-key."""
+    from actors import peer_key
+
+    try:
+        peer_key.write(file, peer_key.generate(), force=force)
+    except peer_key.PeerKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote a new cluster key to {file}; copy it to every node and pass --cluster-key {file}")
+
+
 # --- cluster -------------------------------------------------------------------------------------------
 
 
@@ -137,8 +182,11 @@ def _run(coro: Any) -> Any:
 @click.option(
     "--raft-port", "raft_port", type=int, default=9001, show_default=True, help="First node's port."
 )
+@click.option("--cluster-key", "cluster_key", default=None, metavar="FILE", help="Passed to every node.")
 @click.pass_context
-def cluster(ctx: click.Context, size: int, data_dir: str, http_port: int, raft_port: int) -> None:
+def cluster(
+    ctx: click.Context, size: int, data_dir: str, http_port: int, raft_port: int, cluster_key: str | None
+) -> None:
     """Run a local cluster of SIZE node processes until Ctrl-C (no subcommand), or ask a running one."""
     if ctx.invoked_subcommand is not None:
         return  # `cluster status|join|remove|transfer`: the client commands below
@@ -180,6 +228,8 @@ def cluster(ctx: click.Context, size: int, data_dir: str, http_port: int, raft_p
                 f"--raft_addr=127.0.0.1:{rport}", f"--data_dir={data}", f"--http_port={port}",
             ]  # fmt: skip
             argv.append("--bootstrap" if index == 0 else f"--join={seed_url}")
+            if cluster_key:
+                argv.append(f"--cluster-key={Path(cluster_key).resolve()}")
             log_path = base / f"{node_id}.log"
             click.echo(
                 f"[{index + 1}/{size}] starting {node_id}: {url} (raft 127.0.0.1:{rport}, log {log_path})"

@@ -4,7 +4,8 @@ A frame is a msgpack array `[PROTOCOL_VERSION, cluster_id, reply_addr, KIND, *fi
 sender's raft address, so a node that knows nothing yet (a fresh node being joined) can answer the leader.
 Raft messages travel as raft.codec bytes inside a RaftFrame; the forwarded client calls (a follower hands a
 write or a membership change to the leader) and their replies are frames of their own.
-Anything that does not decode raises FrameError; the transport drops and counts it.
+Anything that does not decode raises FrameError; the transport drops and counts it. Peer bytes are checked
+against actors.frame_limits (size first, then msgpack's unpacker limits) before anything is built from them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from actors.frame_limits import MAX_FRAME_BYTES, PEER_UNPACK_LIMITS
 from farm.results import Ok, Outcome, Page, Rejected
 from raft import codec as raft_codec
 from raft.codec import CodecError, packb, unpackb
@@ -21,6 +23,10 @@ PROTOCOL_VERSION = 1
 
 class FrameError(ValueError):
     """Bytes from a peer that are not a frame we understand."""
+
+
+class FrameTooLarge(FrameError):
+    """A frame larger than any a node sends (actors.frame_limits); refused before decoding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +111,11 @@ def encode_frame(frame: Frame, cluster_id: str, reply_addr: str) -> bytes:
     raise TypeError(f"not a frame: {frame!r}")
 
 
-def decode_frame(data: bytes) -> Received:
+def decode_frame(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Received:
+    if len(data) > max_bytes:
+        raise FrameTooLarge(f"frame of {len(data)} bytes; the largest a node sends is {max_bytes}")
     try:
-        obj = unpackb(data)
+        obj = unpackb(data, PEER_UNPACK_LIMITS)
     except CodecError as exc:
         raise FrameError(str(exc)) from exc
     if not isinstance(obj, list) or len(obj) < 4:
@@ -124,7 +132,7 @@ def _decode_body(kind: Any, fields: list[Any]) -> Frame:
         (payload,) = _exactly(fields, 1, "raft frame")
         payload = _bytes(payload, "raft payload")
         try:
-            return RaftFrame(raft_codec.decode_message(payload))
+            return RaftFrame(raft_codec.decode_message(payload, PEER_UNPACK_LIMITS))
         except CodecError as exc:
             raise FrameError(f"raft frame: {exc}") from exc
     if kind == WRITE:

@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -29,6 +30,7 @@ from actors.codec import (
     ForwardWrite,
 )
 from actors.consensus import NotLeaderAnymore, ProposeAndAwait, RaftActor, ReadIndex, TransferLeadership
+from actors.frame_limits import MAX_ENTRY_BYTES
 from actors.membership import Join, MembershipActor, Remove
 from actors.metrics import NodeMetrics
 from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor, events_after
@@ -94,7 +96,6 @@ class HttpBridgeActor(Actor):
         self._membership = membership
         self._transport = transport
         self._metrics = metrics
-        self._request_ids = itertools.count(1)
         self._key_prefix = f"~{node_id}:{os.urandom(6).hex()}:"
         self._key_ids = itertools.count(1)
         self._forwards: dict[int, tuple[str, asyncio.Future[Outcome]]] = {}
@@ -120,6 +121,8 @@ class HttpBridgeActor(Actor):
 
     async def _write_here(self, command: bytes, key: str, remaining: float) -> Outcome:
         proposal = encode_proposal(command, int(time.time() * 1000), key)
+        if len(proposal) > MAX_ENTRY_BYTES:  # no peer would accept the frame that carries it
+            return Rejected("invalid_field", f"the request is too large to replicate ({len(proposal)} bytes)")
         return await self._raft.ask(ProposeAndAwait(proposal), remaining)
 
     # --- Bridge: reads ----------------------------------------------------------------------------------
@@ -235,7 +238,7 @@ class HttpBridgeActor(Actor):
                 await self._pause(attempt, deadline)
 
     async def _forward(self, leader: str, make: Callable[[int], ForwardRequest], remaining: float) -> Outcome:
-        request_id = next(self._request_ids)
+        request_id = self._new_request_id()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._forwards[request_id] = (leader, future)
         try:
@@ -246,6 +249,13 @@ class HttpBridgeActor(Actor):
                 return await future
         finally:
             self._forwards.pop(request_id, None)
+
+    def _new_request_id(self) -> int:
+        """Unguessable (64 random bits), so that no one but the leader that got the request can answer it."""
+        while True:
+            request_id = secrets.randbits(64)
+            if request_id not in self._forwards:
+                return request_id
 
     async def _leader(self, deadline: float) -> str:
         while True:
@@ -317,11 +327,11 @@ class HttpBridgeActor(Actor):
         self._serving.add(task)
         task.add_done_callback(self._serving.discard)
 
-    def peer_answered(self, frame: ForwardReply | ForwardFailed) -> None:
-        """The leader's answer to a request we forwarded."""
+    def peer_answered(self, sender: str, frame: ForwardReply | ForwardFailed) -> None:
+        """The leader's answer to a request we forwarded: only the node we sent it to may answer it."""
         pending = self._forwards.get(frame.request_id)
-        if pending is None:
-            return  # given up on, or answered already
+        if pending is None or pending[0] != sender:
+            return  # given up on, answered already, or not an answer from the node we asked
         if isinstance(frame, ForwardReply):
             resolve(pending[1], frame.outcome)
         else:

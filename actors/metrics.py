@@ -13,6 +13,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -46,12 +47,6 @@ class NodeMetrics:
             buckets=_LATENCY_BUCKETS,
         )
         self._request_children: dict[tuple[str, str, int], Any] = {}
-        self._peer_drops = Gauge(
-            "printfarm_peer_frames_dropped",
-            "Peer frames dropped, by reason",
-            ["node_id", "reason"],
-            registry=self.registry,
-        )
 
     def _one(self, kind: Any, name: str, help_text: str, **kwargs: Any) -> Any:
         return kind(name, help_text, ["node_id"], registry=self.registry, **kwargs).labels(self._node_id)
@@ -68,11 +63,26 @@ class NodeMetrics:
         self.fsync_seconds.observe(seconds)
 
     def track_peer_drops(self, read: Callable[[], dict[str, int]]) -> None:
-        """Peer drop counts are read from the transport when scraped."""
-        for reason in read():
-            if reason.startswith("dropped_"):
-                gauge = self._peer_drops.labels(self._node_id, reason.removeprefix("dropped_"))
-                gauge.set_function(lambda reason=reason: read()[reason])
+        """Peer drop counts are read from the transport when scraped, as the counter
+        printfarm_peer_frames_dropped_total{reason=...} (reason: the transport's dropped_* field)."""
+        self.registry.register(_PeerDrops(self._node_id, read))
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _PeerDrops:
+    """A collector: the transport's own counts, read at scrape time (no double bookkeeping)."""
+
+    def __init__(self, node_id: str, read: Callable[[], dict[str, int]]) -> None:
+        self._node_id = node_id
+        self._read = read
+
+    def collect(self) -> Any:
+        family = CounterMetricFamily(
+            "printfarm_peer_frames_dropped", "Peer frames dropped, by reason", labels=["node_id", "reason"]
+        )
+        for name, count in self._read().items():
+            if name.startswith("dropped_"):
+                family.add_metric([self._node_id, name.removeprefix("dropped_")], count)
+        yield family

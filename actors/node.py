@@ -24,6 +24,7 @@ from actors.http_bridge import HttpBridgeActor
 from actors.http_protocol import CoalescingHttpToolsProtocol
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
+from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
 from actors.transport import Transport
 from httpapi.app import create_app
@@ -54,6 +55,8 @@ class NodeOptions:
     snapshot_every: int = 10_000
     request_timeout: float = 5.0
     peer_addr_overrides: dict[str, str] = field(default_factory=dict)
+    cluster_key: ClusterKey | None = None  # CurveZMQ on every peer link (actors/peer_key.py)
+    insecure_peers: bool = False  # allow a non-loopback raft_addr without a cluster key
 
 
 class _Server(uvicorn.Server):
@@ -81,6 +84,7 @@ class Node:
 
     async def start(self) -> None:
         opts = self.options
+        check_peer_security(opts)
         self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
@@ -93,6 +97,7 @@ class Node:
                 deliver=self._deliver,
                 adopt_cluster_id=storage.set_cluster_id,
                 overrides=opts.peer_addr_overrides,
+                cluster_key=opts.cluster_key,
                 supervisor=supervise,
             )
             transport.bind()
@@ -216,7 +221,7 @@ class Node:
             if isinstance(frame, RaftFrame):
                 self.raft.tell(Step(frame.message))
             elif isinstance(frame, ForwardReply | ForwardFailed):
-                self.bridge.peer_answered(frame)
+                self.bridge.peer_answered(sender, frame)
             else:
                 self.bridge.serve_peer(sender, frame)
         except MailboxFull:
@@ -287,6 +292,16 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.storage.close()
         log.info("%s: stopped", self.node_id)
+
+
+def check_peer_security(opts: NodeOptions) -> None:
+    """PeerKeyError unless the peer port is loopback-only, keyed, or explicitly left open."""
+    if opts.cluster_key is None and not opts.insecure_peers and not is_loopback(opts.raft_addr):
+        raise PeerKeyError(
+            f"--raft_addr {opts.raft_addr} is reachable from other machines: start every node with "
+            "--cluster-key FILE (python cli.py keygen FILE), or pass --insecure-peers to accept "
+            "unauthenticated peer traffic"
+        )
 
 
 def settle_garbage_collector() -> None:

@@ -3,12 +3,24 @@
 The guide's "Harmony" pattern: each DEALER's identity is our node id, so the peer's ROUTER knows who
 spoke. Sends never wait: a full or unconnected link drops the frame and counts it (Raft retransmits).
 Only the receive task touches the ROUTER; DEALERs are plain sockets used from the event loop's thread.
+
+What a peer sends is checked before it costs anything (shared/API.md, "Between nodes"):
+- with a cluster key (actors/peer_key.py), every link is CurveZMQ and the ZAP handler (actors/zap.py)
+  admits only holders of the key: nothing else completes a connection;
+- a part larger than any frame a node sends is refused by ZeroMQ (MAXMSGSIZE) and again here, and msgpack
+  decodes within limits (actors/frame_limits.py);
+- ROUTER_HANDOVER is off: a connection cannot take over the identity of a connected member;
+- the sender must be a member of the configuration the RaftActor last gave us (set_peers), checked on its
+  identity before the frame is decoded; the one exception is a node that is not a member itself yet (being
+  joined), which hears the leader-to-be's replication messages and nothing else, answers through at most
+  MAX_JOINING_LINKS links, and adopts a cluster id only from a member once the leader has made it one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -17,13 +29,25 @@ import zmq
 import zmq.asyncio
 
 from actors.base import Actor
-from actors.codec import FrameError, RaftFrame, Received, decode_frame, encode_frame
+from actors.codec import FrameError, FrameTooLarge, RaftFrame, Received, decode_frame, encode_frame
+from actors.frame_limits import MAX_FRAME_BYTES
+from actors.peer_key import ClusterKey
+from actors.zap import ZAP_DOMAIN, ZapHandler
+from raft.messages import AppendEntries, Heartbeat, InstallSnapshot
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, Received], None]
 RECEIVE_BATCH = 256  # frames handled per wake-up before yielding to the loop
-MAX_FRAME_BYTES = 64 << 20
+# What a node that is not a member yet may hear from a non-member: the leader that is adding it replicates
+# to it (its votes and everything else would come from members only).
+FROM_LEADER_TO_NEW_MEMBER = (AppendEntries, Heartbeat, InstallSnapshot)
+MAX_JOINING_LINKS = 4  # outbound links a node being joined opens to senders it does not know as members
+# A link we send on while its peer stays silent this long is opened again. Without ROUTER_HANDOVER, a
+# peer's ROUTER that still holds our previous connection (half-open after a partition) ignores the new one
+# until that one is gone, and then still ignores it: only a fresh connection is heard again.
+RELINK_AFTER = 6.0
+LINK_CHECK_INTERVAL = 1.0
 
 
 @dataclass(slots=True)
@@ -36,6 +60,9 @@ class TransportStats:
     dropped_foreign: int = 0  # another cluster's frame
     dropped_misrouted: int = 0  # sender identity or recipient did not match
     dropped_inbox_full: int = 0  # the receiving actor's mailbox was full
+    dropped_not_a_member: int = 0  # the sender is not in our configuration (checked before decoding)
+    dropped_too_large: int = 0  # larger than any frame a node sends (checked before decoding)
+    dropped_unauthenticated: int = 0  # handshakes the ZAP handler refused (no cluster key)
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -58,6 +85,8 @@ class Transport(Actor):
         adopt_cluster_id: Callable[[str], None] | None = None,
         overrides: Mapping[str, str] | None = None,
         hwm: int = 4096,
+        cluster_key: ClusterKey | None = None,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
         supervisor: Any = None,
     ) -> None:
         super().__init__(f"{node_id}.transport", mailbox_size=1, supervisor=supervisor)
@@ -72,9 +101,17 @@ class Transport(Actor):
         self._identity = node_id.encode()
         self._context = zmq.asyncio.Context()
         self._router: zmq.asyncio.Socket | None = None
-        self._members: dict[str, str] = {}
-        self._learned: dict[str, str] = {}
+        self._key = cluster_key
+        self._zap: ZapHandler | None = None
+        self._max_frame_bytes = max_frame_bytes
+        self._members: dict[str, str] = {}  # our configuration's other members (learners too) -> address
+        self._is_member = False  # we are in that configuration (until then: being joined, or removed)
+        self._learned: dict[str, str] = {}  # while not a member: the leader-to-be's address, at most a few
+        self._learned_cluster: dict[str, str] = {}  # ... and its cluster id, which our answers carry
         self._dealers: dict[str, tuple[str, zmq.Socket]] = {}
+        self._linked_at: dict[str, float] = {}  # when each DEALER was opened (monotonic)
+        self._sent_to: set[str] = set()  # peers we sent to since the last link check
+        self._heard_at: dict[str, float] = {}  # when each member's last frame was accepted
         self._outbox: dict[str, list[bytes]] = {}
         self._flush_scheduled = False
 
@@ -85,8 +122,21 @@ class Transport(Actor):
         router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._hwm)
-        router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a restarted peer reconnects under the same identity
-        router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+        # ROUTER_HANDOVER stays off (ZeroMQ's default): a second connection under a connected member's id is
+        # ignored instead of taking its place. Heartbeats close a dead connection (a peer restarted or cut
+        # off) so that the peer's next one is heard.
+        router.setsockopt(zmq.ROUTER_HANDOVER, 0)
+        router.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, 4000)
+        router.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes)  # larger: disconnected, never buffered
+        if self._key is not None:
+            if self._zap is None:  # bound before the ROUTER: no handshake may find it missing
+                self._zap = ZapHandler(self._context, self._key.public, self._count_denied)
+            router.setsockopt(zmq.CURVE_SERVER, 1)
+            router.setsockopt(zmq.CURVE_SECRETKEY, self._key.secret)
+            router.setsockopt(zmq.CURVE_PUBLICKEY, self._key.public)
+            router.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN)
+            router.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
         try:
             router.bind(endpoint(self.raft_addr))
         except zmq.ZMQError as exc:
@@ -97,7 +147,10 @@ class Transport(Actor):
     async def on_start(self) -> None:
         if self._router is None:
             self.bind()
+        if self._zap is not None:
+            self._zap.start(asyncio.get_running_loop())
         self.spawn(self._receive(), "receive", forever=True)
+        self.spawn(self._watch_links(), "links", forever=True)
 
     async def stop(self) -> None:
         await super().stop()  # the receive task is gone before its socket closes
@@ -113,39 +166,101 @@ class Transport(Actor):
         if self._router is not None:
             self._router.close(linger=0)
             self._router = None
+        if self._zap is not None:
+            self._zap.close()
         self._context.term()
 
     async def handle(self, message: Any) -> Any:
         raise TypeError(f"the transport takes no messages, got {message!r}")
 
-    # --- addresses ----------------------------------------------------------------------------------
+    # --- members and addresses -----------------------------------------------------------------------
 
     def set_peers(self, addresses: Mapping[str, str]) -> None:
-        """The membership's addresses (node id -> host:port); we connect to each, ourselves excepted."""
+        """The current configuration (node id -> host:port, learners included, ourselves included when
+        we are a member): whom we accept frames from and whom we open links to."""
         self._members = {node: addr for node, addr in addresses.items() if node != self.node_id}
+        self._is_member = self.node_id in addresses
+        if self._is_member:
+            self._learned.clear()
+            self._learned_cluster.clear()
+        for node in [node for node in self._heard_at if node not in self._members]:
+            del self._heard_at[node]
         self._reconcile()
+
+    def is_member(self, node_id: str) -> bool:
+        return node_id in self._members
+
+    @property
+    def joining(self) -> bool:
+        """True while we are not in our own configuration (a fresh node waiting to be joined)."""
+        return not self._is_member
 
     def address_of(self, node_id: str) -> str | None:
         return self._overrides.get(node_id) or self._members.get(node_id) or self._learned.get(node_id)
 
-    def _learn(self, node_id: str, addr: str) -> None:
-        if node_id == self.node_id or not addr or self._learned.get(node_id) == addr:
+    def _learn(self, node_id: str, addr: str, cluster_id: str) -> None:
+        """While being joined: where the sender of a leader's message listens (at most a few of them), and
+        the cluster id our answers to it carry (not ours until a member tells us, see _from_our_cluster)."""
+        self._learned_cluster[node_id] = cluster_id
+        if not addr or self._learned.get(node_id) == addr:
             return
+        self._learned.pop(node_id, None)
         self._learned[node_id] = addr
-        if node_id not in self._members:
-            self._reconcile()
+        while len(self._learned) > MAX_JOINING_LINKS:
+            oldest = next(iter(self._learned))
+            del self._learned[oldest]
+            self._learned_cluster.pop(oldest, None)
+        self._reconcile()
+
+    def _cluster_id_for(self, node_id: str) -> str:
+        if self.cluster_id is not None:
+            return self.cluster_id
+        return self._learned_cluster.get(node_id, "")
 
     def _reconcile(self) -> None:
-        wanted = {node: self.address_of(node) for node in {*self._members, *self._learned, *self._dealers}}
+        """Exactly one DEALER per member (and per learned address while joining), at its current address."""
+        wanted = {node: self.address_of(node) for node in {*self._members, *self._learned}}
+        for node in [node for node in self._dealers if node not in wanted]:
+            self._close_link(node)
         for node, addr in wanted.items():
             current = self._dealers.get(node)
             if current is not None and current[0] == addr:
                 continue
             if current is not None:
-                current[1].close(linger=0)
-                del self._dealers[node]
+                self._close_link(node)
             if addr is not None:
-                self._dealers[node] = (addr, self._connect(addr))
+                self._open_link(node, addr)
+
+    def _open_link(self, node_id: str, addr: str) -> None:
+        self._dealers[node_id] = (addr, self._connect(addr))
+        self._linked_at[node_id] = time.monotonic()
+
+    def _close_link(self, node_id: str) -> None:
+        _addr, dealer = self._dealers.pop(node_id)
+        dealer.close(linger=0)
+        self._linked_at.pop(node_id, None)
+        self._outbox.pop(node_id, None)
+
+    async def _watch_links(self) -> None:
+        while True:
+            await asyncio.sleep(LINK_CHECK_INTERVAL)
+            self.relink_silent_peers(time.monotonic())
+
+    def relink_silent_peers(self, now: float) -> list[str]:
+        """Open again each link we sent on whose peer has been silent for RELINK_AFTER seconds (Raft
+        answers everything a node sends, so silence means a dead peer or a connection it ignores)."""
+        relinked = []
+        for node in sorted(self._sent_to & self._members.keys()):
+            link = self._dealers.get(node)
+            if link is None:
+                continue
+            since = max(self._linked_at.get(node, now), self._heard_at.get(node, 0.0))
+            if now - since >= RELINK_AFTER:
+                self._close_link(node)
+                self._open_link(node, link[0])
+                relinked.append(node)
+        self._sent_to.clear()
+        return relinked
 
     def _connect(self, addr: str) -> zmq.Socket:
         dealer = zmq.Socket(self._context, zmq.DEALER)
@@ -157,6 +272,10 @@ class Transport(Actor):
         dealer.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         dealer.setsockopt(zmq.HEARTBEAT_IVL, 1000)  # notice a silently dead link (e.g. through a proxy)
         dealer.setsockopt(zmq.HEARTBEAT_TIMEOUT, 5000)
+        if self._key is not None:  # every node is the cluster's Curve server and client, with one keypair
+            dealer.setsockopt(zmq.CURVE_SERVERKEY, self._key.public)
+            dealer.setsockopt(zmq.CURVE_PUBLICKEY, self._key.public)
+            dealer.setsockopt(zmq.CURVE_SECRETKEY, self._key.secret)
         dealer.connect(endpoint(addr))
         return dealer
 
@@ -175,7 +294,7 @@ class Transport(Actor):
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self.flush)
-        box.append(encode_frame(frame, self.cluster_id or "", self.raft_addr))
+        box.append(encode_frame(frame, self._cluster_id_for(node_id), self.raft_addr))
         return True
 
     def flush(self) -> None:
@@ -186,9 +305,10 @@ class Transport(Actor):
             if link is None:
                 self.stats.dropped_no_route += len(frames)
                 continue
-            self._write(link[1], frames)
+            self._write(node_id, link[1], frames)
 
-    def _write(self, dealer: zmq.Socket, frames: list[bytes]) -> bool:
+    def _write(self, node_id: str, dealer: zmq.Socket, frames: list[bytes]) -> bool:
+        self._sent_to.add(node_id)
         try:
             if len(frames) == 1:
                 dealer.send(frames[0], zmq.NOBLOCK)
@@ -255,12 +375,19 @@ class Transport(Actor):
         except UnicodeDecodeError:
             self.stats.dropped_malformed += len(parts) - 1
             return
+        member = sender in self._members
+        if not member and self._is_member:  # before decoding anything: a stranger costs one lookup
+            self.stats.dropped_not_a_member += len(parts) - 1
+            return
         for payload in parts[1:]:
-            self._accept_frame(sender, payload)
+            self._accept_frame(sender, payload, member)
 
-    def _accept_frame(self, sender: str, payload: bytes) -> None:
+    def _accept_frame(self, sender: str, payload: bytes, member: bool) -> None:
         try:
-            received = decode_frame(payload)
+            received = decode_frame(payload, self._max_frame_bytes)
+        except FrameTooLarge:
+            self.stats.dropped_too_large += 1
+            return
         except FrameError:
             self.stats.dropped_malformed += 1
             return
@@ -268,7 +395,7 @@ class Transport(Actor):
             log.exception("%s: undecodable frame from %r", self.node_id, sender)
             self.stats.dropped_malformed += 1
             return
-        if not self._from_our_cluster(received.cluster_id):
+        if not self._from_our_cluster(received.cluster_id, adopt=member):
             self.stats.dropped_foreign += 1
             return
         frame = received.frame
@@ -277,18 +404,30 @@ class Transport(Actor):
         ):
             self.stats.dropped_misrouted += 1
             return
+        if not member:  # we are being joined: only the leader's replication, and we answer it
+            if not (isinstance(frame, RaftFrame) and isinstance(frame.message, FROM_LEADER_TO_NEW_MEMBER)):
+                self.stats.dropped_not_a_member += 1
+                return
+            self._learn(sender, received.reply_addr, received.cluster_id)
+        else:
+            self._heard_at[sender] = time.monotonic()
         self.stats.received += 1
-        self._learn(sender, received.reply_addr)
         self._deliver(sender, received)
 
-    def _from_our_cluster(self, cluster_id: str) -> bool:
+    def _from_our_cluster(self, cluster_id: str, *, adopt: bool) -> bool:
         if self.cluster_id is not None:
             return cluster_id == self.cluster_id
         if not cluster_id:
             return False
-        # a fresh node belongs to the first cluster that talks to it (the leader that joined it)
+        if not adopt:
+            return True  # being joined: the leader's messages reach Raft, its id is not ours yet
+        # A node without a cluster id is a fresh one that a leader just made a member (its snapshot or log
+        # named us, and so the sender): the first member to speak tells us the cluster's id.
         log.info("%s: joining cluster %s", self.node_id, cluster_id)
         self.cluster_id = cluster_id
         if self._adopt is not None:
             self._adopt(cluster_id)
         return True
+
+    def _count_denied(self) -> None:
+        self.stats.dropped_unauthenticated += 1

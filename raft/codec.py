@@ -6,6 +6,7 @@ and raise CodecError (never a TypeError or IndexError from deeper in) on anythin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgpack
@@ -31,9 +32,11 @@ def packb(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def unpackb(data: bytes) -> Any:
+def unpackb(data: bytes, limits: Mapping[str, int] | None = None) -> Any:
+    """`limits` are msgpack's own (max_array_len, max_bin_len, ...): bytes from outside (peers) pass them so
+    that a small input cannot ask for millions of objects."""
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        return msgpack.unpackb(data, raw=False, strict_map_key=True, **(limits or {}))
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise CodecError(f"not valid msgpack: {exc}") from exc
 
@@ -246,20 +249,21 @@ def encode_message(message: _m.Message) -> bytes:
     return packb(obj)
 
 
-def decode_message(data: bytes) -> _m.Message:
-    """The message encoded in `data`; CodecError (and nothing else) if it is not a well-formed one."""
+def decode_message(data: bytes, limits: Mapping[str, int] | None = None) -> _m.Message:
+    """The message encoded in `data`; CodecError (and nothing else) if it is not a well-formed one.
+    `limits`: msgpack unpacker limits (see unpackb), for bytes that come from peers."""
     try:
-        return _decode_message(data)
+        return _decode_message(data, limits)
     except CodecError:
         raise
     except Exception as exc:  # a last guard: the boundary promises one exception type
         raise CodecError(f"malformed message: {exc!r}") from exc
 
 
-def _decode_message(data: bytes) -> _m.Message:
+def _decode_message(data: bytes, limits: Mapping[str, int] | None = None) -> _m.Message:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CodecError(f"expected bytes, got {type(data).__name__}")
-    obj = unpackb(bytes(data))
+    obj = unpackb(bytes(data), limits)
     if not isinstance(obj, list) or not obj:
         raise CodecError("message: expected a non-empty array")
     tag = obj[0]

@@ -7,9 +7,10 @@ from typing import Any
 
 import zmq
 
-from actors.codec import ForwardJoin, ForwardReply, ForwardWrite, Received, decode_frame
+from actors.codec import ForwardJoin, ForwardReply, ForwardWrite, RaftFrame, Received, decode_frame
 from actors.transport import Transport
 from farm.results import Ok
+from raft.messages import Heartbeat, HeartbeatResponse, RequestVote
 
 
 def free_port() -> int:
@@ -50,6 +51,13 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 15))
 
 
+def members(*transports: Transport, extra: dict[str, str] | None = None) -> None:
+    """Give each transport the same configuration: all of them (and `extra`) are members."""
+    addresses = {t.node_id: t.raft_addr for t in transports} | (extra or {})
+    for transport in transports:
+        transport.set_peers(addresses)
+
+
 def test_frames_flow_both_ways_with_the_sender_identity() -> None:
     async def scenario() -> None:
         inbox_a, inbox_b = Inbox(), Inbox()
@@ -72,7 +80,7 @@ def test_a_burst_of_one_batch_arrives_whole_and_in_order() -> None:
     async def scenario() -> None:
         inbox_a, inbox_b = Inbox(), Inbox()
         a, b = make("a", inbox_a), make("b", inbox_b)
-        a.set_peers({"b": b.raft_addr})
+        members(a, b)
         await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
         for request_id in range(1, 2001):
             assert a.post("b", ForwardJoin(request_id, "n", "x"))
@@ -90,7 +98,7 @@ def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
         inbox = Inbox()
         b = make("b", inbox)
         stranger = make("x", Inbox(), cluster_id="other")
-        stranger.set_peers({"b": b.raft_addr})
+        members(b, stranger, extra={"raw": "127.0.0.1:1", "g": "127.0.0.1:1"})
         raw = zmq.Context.instance().socket(zmq.DEALER)
         raw.setsockopt(zmq.IDENTITY, b"raw")
         raw.setsockopt(zmq.LINGER, 0)
@@ -104,7 +112,7 @@ def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
         assert inbox.frames == []
         assert b.running  # nothing crashed
         good = make("g", Inbox())
-        good.set_peers({"b": b.raft_addr})
+        good.set_peers({"b": b.raft_addr, "g": good.raft_addr})
         await send_until_delivered(good, "b", ForwardJoin(2, "n", "x"), inbox)
         raw.close()
         for transport in (b, stranger, good):
@@ -113,20 +121,39 @@ def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
     run(scenario())
 
 
-def test_a_fresh_node_adopts_the_first_cluster_id_and_answers_an_unknown_sender() -> None:
+def test_a_node_being_joined_hears_only_the_leader_and_adopts_the_cluster_id_once_a_member() -> None:
     async def scenario() -> None:
         adopted: list[str] = []
         inbox_fresh, inbox_leader = Inbox(), Inbox()
         fresh = make("fresh", inbox_fresh, cluster_id=None, adopt_cluster_id=adopted.append)
         leader = make("leader", inbox_leader)
-        leader.set_peers({"fresh": fresh.raft_addr})
-        await send_until_delivered(leader, "fresh", ForwardJoin(1, "n", "x"), inbox_fresh)
-        assert adopted == ["c1"] and fresh.cluster_id == "c1"
-        # the fresh node has no membership: it learned where "leader" listens from the frame itself
+        stray = make("stray", Inbox(), cluster_id="other")
+        members(leader, extra={"fresh": fresh.raft_addr})
+        stray.set_peers({"fresh": fresh.raft_addr, "stray": stray.raft_addr})
+        assert fresh.joining
+        # the first frame to arrive is not a join: a stray request and a stray vote change nothing
+        async with asyncio.timeout(5):
+            while fresh.stats.dropped_not_a_member < 2:
+                stray.post("stray", ForwardJoin(1, "n", "x"))
+                stray.post("fresh", ForwardJoin(1, "n", "x"))
+                stray.post("fresh", RaftFrame(RequestVote("stray", "fresh", 9, 0, 0)))
+                await asyncio.sleep(0.01)
+        assert inbox_fresh.frames == [] and adopted == [] and fresh.cluster_id is None
+        # the leader that added us replicates to us: heard, answered in its cluster's id, not adopted yet
+        heartbeat = RaftFrame(Heartbeat("leader", "fresh", 3, 0))
+        await send_until_delivered(leader, "fresh", heartbeat, inbox_fresh)
+        assert adopted == [] and fresh.cluster_id is None
         assert fresh.address_of("leader") == leader.raft_addr
-        await send_until_delivered(fresh, "leader", ForwardReply(1, Ok(None)), inbox_leader)
-        await fresh.stop()
-        await leader.stop()
+        answer = RaftFrame(HeartbeatResponse("fresh", "leader", 3))
+        await send_until_delivered(fresh, "leader", answer, inbox_leader)
+        assert inbox_leader.frames[0][1].cluster_id == "c1"
+        # once the leader's snapshot made us a member, the first member to speak tells us the cluster id
+        fresh.set_peers({"leader": leader.raft_addr, "fresh": fresh.raft_addr})
+        assert not fresh.joining
+        await send_until_delivered(leader, "fresh", heartbeat, inbox_fresh, count=len(inbox_fresh.frames) + 1)
+        assert adopted == ["c1"] and fresh.cluster_id == "c1"
+        for transport in (fresh, leader, stray):
+            await transport.stop()
 
     run(scenario())
 
@@ -152,7 +179,8 @@ def test_an_address_override_reroutes_one_peer() -> None:
         real = make("b", inbox_real)
         proxy = make("b", inbox_proxy)  # stands in for a TCP proxy in front of "b"
         a = make("a", Inbox(), overrides={"b": proxy.raft_addr})
-        a.set_peers({"b": real.raft_addr})
+        members(a, real)
+        proxy.set_peers({"a": a.raft_addr, "b": proxy.raft_addr})
         await send_until_delivered(a, "b", ForwardJoin(1, "n", "x"), inbox_proxy)
         assert inbox_real.frames == []
         for transport in (real, proxy, a):
@@ -166,6 +194,8 @@ def test_changing_a_peer_address_reconnects() -> None:
         inbox_one, inbox_two = Inbox(), Inbox()
         one, two = make("b", inbox_one), make("b", inbox_two)
         a = make("a", Inbox())
+        for b in (one, two):
+            b.set_peers({"a": a.raft_addr, "b": b.raft_addr})
         a.set_peers({"b": one.raft_addr})
         await send_until_delivered(a, "b", ForwardJoin(1, "n", "x"), inbox_one)
         a.set_peers({"b": two.raft_addr})
@@ -206,7 +236,7 @@ def test_a_multipart_batch_is_delivered_frame_by_frame() -> None:
     async def scenario() -> None:
         inbox_a, inbox_b = Inbox(), Inbox()
         a, b = make("a", inbox_a), make("b", inbox_b)
-        a.set_peers({"b": b.raft_addr})
+        members(a, b)
         await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
         for request_id in range(1, 101):
             a.post("b", ForwardJoin(request_id, "n", "x"))

@@ -267,8 +267,15 @@ async def _drive(workload: Workload, nemesis: Nemesis, scenario: Scenario, round
 
 
 def run_scenario(
-    scenario: Scenario, seed: int, base_dir: Path, rounds: int = 1, settings: Settings | None = None
+    scenario: Scenario,
+    seed: int,
+    base_dir: Path,
+    rounds: int = 1,
+    settings: Settings | None = None,
+    cluster_key: bool = False,
 ) -> ScenarioResult:
+    """cluster_key: every node gets a new cluster key (CurveZMQ on every link; the proxies carry the
+    encrypted bytes as they are)."""
     started = time.monotonic()
     rng = random.Random(seed)
     settings = settings or settings_for(seed)
@@ -279,7 +286,7 @@ def run_scenario(
         proxies = ProxyThread()
         proxies.start()
         mesh = ProxyMesh(proxies, {f"node{i + 1}": 0 for i in range(3)})
-    cluster = Cluster(base_dir / f"{scenario.name}-{seed}", 3)
+    cluster = Cluster(base_dir / f"{scenario.name}-{seed}", 3, cluster_key=cluster_key or None)
     disk: Tmpfs | None = None
     nemesis = Nemesis(cluster, random.Random(rng.random()), mesh)
     history = History()

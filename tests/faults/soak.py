@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="clients resend failed writes (default: chosen by each run's seed)")
     parser.add_argument("--snapshot-every", type=int, default=None,
                         help="the nodes' --snapshot-every, 0 for their default (default: chosen by the seed)")
+    parser.add_argument("--cluster-key", action="store_true",
+                        help="run every cluster with a cluster key (CurveZMQ between nodes)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failing run")
     parser.add_argument("--dir", type=Path, default=None, help="where clusters live (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(settings, retry=args.retry == "yes")
         if args.snapshot_every is not None:
             settings = replace(settings, snapshot_every=args.snapshot_every or None)
-        result = run_scenario(SCENARIOS[name], run_seed, base, rounds=rounds, settings=settings)
+        result = run_scenario(SCENARIOS[name], run_seed, base, rounds=rounds, settings=settings,
+                              cluster_key=args.cluster_key)
         results.append(result)
         print(result.row(), flush=True)
         if not result.ok:

@@ -67,6 +67,23 @@ def test_scenario(name: str, tmp_path: Path) -> None:
     assert result.operations > 100, result.report()  # the clients really ran against the faults
 
 
+# Scenarios run again with a cluster key: CurveZMQ on every link, through the proxies for isolate_leader.
+KEYED = ("kill_leader", "isolate_leader")
+
+
+@pytest.mark.parametrize("name", KEYED)
+def test_scenario_with_a_cluster_key(name: str, tmp_path: Path) -> None:
+    seed = BASE_SEED * 1000 + 500 + KEYED.index(name)
+    rounds, retry, snapshot_every = BOUNDED[name]
+    settings = replace(settings_for(seed), retry=retry, snapshot_every=snapshot_every)
+    result = run_scenario(SCENARIOS[name], seed, tmp_path, rounds=rounds, settings=settings, cluster_key=True)
+    print(result.row())
+    assert result.ok, result.report()
+    assert result.operations > 100, result.report()
+    logs = (tmp_path / f"{name}-{seed}" / "node1.log").read_text()
+    assert "--cluster-key=" in logs  # it really ran keyed
+
+
 def test_the_suite_catches_stale_reads_on_a_real_cluster(tmp_path: Path) -> None:
     """A canary for the whole pipeline: reads with ?consistency=stale from an isolated follower miss an
     acknowledged write, and the recorded history must be judged non-linearizable. The same follower must not

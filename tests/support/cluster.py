@@ -128,6 +128,7 @@ class Node:
     data_dir: Path
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
+    cluster_key: Path | None = None  # passed as --cluster-key
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -155,6 +156,8 @@ class Node:
             argv.append("--bootstrap")
         if join:
             argv.append(f"--join={join}")
+        if self.cluster_key is not None:
+            argv.append(f"--cluster-key={self.cluster_key}")
         return argv + self.extra_args + list(extra)
 
     def start(self, bootstrap: bool = False, join: str | None = None, extra: Sequence[str] = ()) -> None:
@@ -239,12 +242,31 @@ class Node:
             return False
 
 
-class Cluster:
-    """`size` nodes node1..nodeN with data dirs and logs under `base_dir`; nothing starts until asked."""
+def write_cluster_key(path: Path) -> Path:
+    """A new cluster key file at `path` (as `python cli.py keygen` writes it)."""
+    from actors import peer_key
 
-    def __init__(self, base_dir: Path, size: int = 3, extra_args: Iterable[str] = ()) -> None:
+    peer_key.write(path, peer_key.generate(), force=True)
+    return path
+
+
+class Cluster:
+    """`size` nodes node1..nodeN with data dirs and logs under `base_dir`; nothing starts until asked.
+
+    cluster_key: a key file every node gets with --cluster-key, or True for a new one under base_dir."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        size: int = 3,
+        extra_args: Iterable[str] = (),
+        cluster_key: Path | bool | None = None,
+    ) -> None:
         base_dir.mkdir(parents=True, exist_ok=True)
         ports = free_ports(2 * size)
+        if cluster_key is True:
+            cluster_key = write_cluster_key(base_dir / "cluster.key")
+        self.cluster_key: Path | None = cluster_key or None
         self.base_dir = base_dir
         self.nodes = [
             Node(
@@ -254,6 +276,7 @@ class Cluster:
                 data_dir=base_dir / f"node{i + 1}_data",
                 log_path=base_dir / f"node{i + 1}.log",
                 extra_args=list(extra_args),
+                cluster_key=self.cluster_key,
             )
             for i in range(size)
         ]

@@ -23,12 +23,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 @pytest.fixture
 def cluster_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
-    """make(size=3, extra_args=()) -> a Cluster under tmp_path; every process is killed afterwards, and the
-    nodes' logs are printed if the test failed."""
+    """make(size=3, extra_args=(), cluster_key=None) -> a Cluster under tmp_path (cluster_key: a key file, or
+    True for a new one); every process is killed afterwards, and the nodes' logs are printed if the test
+    failed."""
     clusters: list[Cluster] = []
 
-    def make(size: int = 3, extra_args: tuple[str, ...] = (), name: str = "cluster") -> Cluster:
-        cluster = Cluster(tmp_path / f"{name}{len(clusters)}", size, extra_args)
+    def make(
+        size: int = 3,
+        extra_args: tuple[str, ...] = (),
+        name: str = "cluster",
+        cluster_key: Path | bool | None = None,
+    ) -> Cluster:
+        cluster = Cluster(tmp_path / f"{name}{len(clusters)}", size, extra_args, cluster_key)
         clusters.append(cluster)
         return cluster
 
