@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from raft.codec import CodecError, decode_conf_change
 from raft.config import RaftConfig
 from raft.election import ElectionMixin
 from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
@@ -164,6 +165,22 @@ class RaftNode(
     def membership(self) -> Membership:
         """The latest appended configuration: it is in force from the moment it is appended (thesis §4.1)."""
         return self._configs.current
+
+    @property
+    def committed_membership(self) -> Membership:
+        """The configuration as of the commit index (the latest one may still be pending)."""
+        return self._configs.at(self.log.committed)
+
+    def pending_conf_change(self) -> tuple[int, int, ConfChange] | None:
+        """(index, term, change) of the configuration entry appended but not yet committed, if any."""
+        index = self._configs.last_index
+        if index <= self.log.committed or index <= self.log.snapshot_index:
+            return None
+        entry = self.log.slice(index, index + 1)[0]
+        try:
+            return index, entry.term, decode_conf_change(entry.data)
+        except CodecError:
+            return None
 
     def progress(self, node_id: str) -> Progress | None:
         """The leader's view of a follower (for tests and status pages); None elsewhere."""
