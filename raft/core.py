@@ -29,6 +29,7 @@ from raft.config import RaftConfig
 from raft.election import ElectionMixin
 from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
 from raft.follower import FollowerMixin
+from raft.live_quorum import check_live_majority
 from raft.log import RaftLog
 from raft.membership import ConfigHistory, same_members, validate_change
 from raft.messages import (
@@ -224,6 +225,7 @@ class RaftNode(
         if self._pending_conf_index > self.log.committed:
             raise ConfChangeInProgress(f"configuration entry {self._pending_conf_index} is not committed yet")
         validate_change(self.membership, change)
+        check_live_majority(change, self.membership, self._recently_heard())
         return self._append_conf_change(change)
 
     def read_index(self, ctx: bytes) -> None:

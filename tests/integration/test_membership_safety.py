@@ -6,6 +6,7 @@ cluster, and their replicas are identical.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -92,3 +93,34 @@ def test_removing_the_leader_succeeds_and_it_steps_down(cluster_factory: Callabl
     write(rest[0], "after-removal", acked)
     write(rest[1], "after-removal-2", acked)
     assert_all_acked_everywhere(rest, acked)
+
+
+# Nodes tick every 50 ms with an election timeout of 10 ticks: a voter silent for two check-quorum rounds
+# (up to 1 s) is no longer counted as live by the leader.
+SILENT_FOR = 1.5
+
+
+def test_removing_a_voter_while_another_is_down_is_refused(cluster_factory: Callable[..., Cluster]) -> None:
+    cluster = cluster_factory(3)
+    leader = cluster.bootstrap()
+    acked: list[str] = []
+    write(leader, "before", acked)
+    live, down = [node for node in cluster.nodes if node is not leader]
+    down.kill()
+    killed_at = time.monotonic()
+    number = 0
+    while time.monotonic() - killed_at < SILENT_FOR:  # the cluster keeps serving meanwhile
+        write(leader, f"while-down-{number}", acked)
+        number += 1
+    reply = leader.request("DELETE", f"/raft/members/{live.node_id}", timeout=15)
+    problem = reply.json()
+    assert (reply.status, problem["code"]) == (409, "would_lose_quorum"), problem
+    assert down.node_id in problem["detail"]
+    assert set(members(leader)) == {n.node_id for n in cluster.nodes}
+    assert members(leader)[live.node_id][1] == "voter"
+    write(live, "after-refusal", acked)  # still serving: nothing was appended
+    # The way back: remove the dead voter while the others are live.
+    reply = live.request("DELETE", f"/raft/members/{down.node_id}", timeout=15)
+    assert reply.status == 204, (reply.status, reply.body)
+    write(live, "after-removal", acked)
+    assert_all_acked_everywhere([leader, live], acked)
