@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
 from actors.codec import (
@@ -45,12 +45,14 @@ from httpapi.bridge import (
     MemberInfo,
     NodeStopping,
     NoLeader,
+    PendingChange,
     RaftRole,
     RaftStatus,
     RequestTimeout,
 )
 from raft.core import Role
 from raft.errors import NotLeader, ProposalDropped
+from raft.types import ConfChange, ConfChangeKind
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +147,34 @@ class HttpBridgeActor(Actor):
     # --- Bridge: membership -----------------------------------------------------------------------------
 
     async def join(self, node_id: str, addr: str) -> Outcome:
-        return await self._at_leader(
+        return await self._membership_change(
             lambda remaining: self._membership.ask(Join(node_id, addr, remaining), remaining),
             lambda request_id: ForwardJoin(request_id, node_id, addr),
         )
 
     async def remove_member(self, node_id: str) -> Outcome:
-        return await self._at_leader(
+        return await self._membership_change(
             lambda remaining: self._membership.ask(Remove(node_id, remaining), remaining),
             lambda request_id: ForwardRemove(request_id, node_id),
         )
+
+    async def _membership_change(
+        self,
+        here: Callable[[float], Awaitable[Outcome]],
+        forward: Callable[[int], ForwardRequest],
+    ) -> Outcome:
+        """A membership change not known to be committed at the deadline is change_pending (503): see
+        MembershipActor; the leader answers so itself when it can, this covers a lost answer."""
+        try:
+            return await self._at_leader(here, forward)
+        except RequestTimeout:
+            pending = self._raft.node.pending_conf_change()
+            where = f" (pending at index {pending[0]})" if pending is not None else ""
+            return Rejected(
+                "change_pending",
+                f"The membership change was not confirmed within the request timeout{where}; it takes "
+                "effect only if it commits later: see pending_change in GET /raft/status.",
+            )
 
     async def transfer_leadership(self, to: str) -> Outcome:
         return await self._at_leader(
@@ -192,6 +212,7 @@ class HttpBridgeActor(Actor):
             commit_index=node.commit_index,
             applied_index=self._sm.applied_index,
             members=members,
+            pending_change=_pending_change(node.pending_conf_change()),
         )
 
     def is_ready(self) -> bool:
@@ -370,6 +391,20 @@ class HttpBridgeActor(Actor):
         except BridgeError:
             reply = ForwardFailed(request_id, "busy")
         self._transport.post(sender, reply)
+
+
+def _pending_change(pending: tuple[int, int, ConfChange] | None) -> PendingChange | None:
+    if pending is None:
+        return None
+    index, _term, change = pending
+    return PendingChange(index, _CHANGE_KINDS[change.kind], change.node_id, change.addr)
+
+
+_CHANGE_KINDS: dict[ConfChangeKind, Literal["add_learner", "promote", "remove"]] = {
+    ConfChangeKind.ADD_LEARNER: "add_learner",
+    ConfChangeKind.PROMOTE: "promote",
+    ConfChangeKind.REMOVE: "remove",
+}
 
 
 def _left(deadline: float) -> float:

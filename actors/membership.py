@@ -1,8 +1,10 @@
 """MembershipActor: joins and removals (on the leader), and joining a cluster by ourselves at start.
 
-A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is applied; the
+A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is committed; the
 core promotes the learner to voter when it has caught up. Only one change can be in flight, so a join that
-meets another change in progress waits for that one to apply, then tries again, until the request deadline.
+meets another change in progress waits its turn until the request deadline. The core refuses a join that
+would re-point a member or reuse a member's address (address_conflict) and a change that would leave no live
+majority (would_lose_quorum); a change that does not commit in time is answered change_pending.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from actors.base import Actor
 from actors.consensus import ProposeConfChange, RaftActor
 from actors.state_machine import AwaitApplied, LeadershipLost, StateMachineActor
 from farm.results import Ok, Outcome, Rejected
-from raft.errors import ConfChangeInProgress
+from raft.errors import AddressConflict, ConfChangeInProgress, ConfChangeRefused
+from raft.membership import check_address, describe_change
 from raft.types import ConfChange, ConfChangeKind, Membership
 
 log = logging.getLogger(__name__)
 
+COMMIT_POLL = 0.01  # membership changes are rare: polling the core's commit index costs nothing
+ANSWER_MARGIN = 0.25  # answer this long before the asker's own timeout, so it hears why
 JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
 
@@ -92,36 +97,95 @@ class MembershipActor(Actor):
     # --- changes (leader only: NotLeader goes back to the bridge, which forwards) ------------------------
 
     async def _join(self, node_id: str, addr: str, timeout: float) -> Outcome:
-        existing = self._raft.node.membership.get(node_id)
-        if existing is not None and existing.addr == addr:
-            return Ok({"node_id": node_id, "addr": addr, "status": "joined"})
-        outcome = await self._change(ConfChange(ConfChangeKind.ADD_LEARNER, node_id, addr), timeout)
+        deadline = _answer_by(timeout)
+        node = self._raft.node
+        try:
+            check_address(node.membership, node_id, addr)  # at once, even while another change is pending
+        except AddressConflict as exc:
+            return Rejected(exc.code, f"{exc}.")
+        existing = node.membership.get(node_id)
+        if existing is not None:
+            # Already in the latest configuration at this address: done once that configuration commits.
+            outcome = await self._settle_pending(deadline)
+        else:
+            outcome = await self._change(ConfChange(ConfChangeKind.ADD_LEARNER, node_id, addr), deadline)
         if isinstance(outcome, Rejected):
             return outcome
-        log.info("%s: %s joined at %s", self.name, node_id, addr)
+        if existing is None:
+            log.info("%s: %s joined at %s", self.name, node_id, addr)
         return Ok({"node_id": node_id, "addr": addr, "status": "joined"})
 
     async def _remove(self, node_id: str, timeout: float) -> Outcome:
-        if self._raft.node.membership.get(node_id) is None:
+        deadline = _answer_by(timeout)
+        node = self._raft.node
+        if node.membership.get(node_id) is None:
+            if node.committed_membership.get(node_id) is not None:
+                return await self._settle_pending(deadline)  # its removal is appended, not yet committed
             return Rejected("not_found", f"{node_id} is not a member of this cluster.")
-        outcome = await self._change(ConfChange(ConfChangeKind.REMOVE, node_id), timeout)
+        outcome = await self._change(ConfChange(ConfChangeKind.REMOVE, node_id), deadline)
         if isinstance(outcome, Ok):
             log.info("%s: %s removed", self.name, node_id)
         return outcome
 
-    async def _change(self, change: ConfChange, timeout: float) -> Outcome:
-        deadline = time.monotonic() + timeout
+    async def _change(self, change: ConfChange, deadline: float) -> Outcome:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                index, term = await self._raft.ask(ProposeConfChange(change), remaining)
+                index, term = await self._raft.ask(ProposeConfChange(change), max(remaining, 0.001))
                 break
             except ConfChangeInProgress as busy:
-                await self._await_turn(busy, deadline)
+                try:
+                    await self._await_turn(busy, deadline)
+                except TimeoutError:
+                    return self._pending_answer()
+            except ConfChangeRefused as exc:
+                return Rejected(exc.code, f"{exc}.")
             except ValueError as exc:
                 return Rejected("invalid_field", str(exc), "node_id")
-        await self._state_machine.ask(AwaitApplied(index, term), max(0.001, deadline - time.monotonic()))
-        return Ok(None)
+        return await self._await_commit(index, term, deadline)
+
+    async def _settle_pending(self, deadline: float) -> Outcome:
+        pending = self._raft.node.pending_conf_change()
+        if pending is None:
+            return Ok(None)
+        index, term, _change = pending
+        return await self._await_commit(index, term, deadline)
+
+    async def _await_commit(self, index: int, term: int, deadline: float) -> Outcome:
+        """Ok once the configuration entry (index, term) is committed: from then on no leader can lose it.
+
+        Watched in the core rather than awaited from the state machine, because a leader that removes
+        itself steps down in the very step that commits the change, before the entry is applied: the
+        removal worked and must say so. A change that cannot commit in time is answered change_pending
+        (503): it stays in the log and takes effect if it commits later; /raft/status shows it."""
+        node = self._raft.node
+        while True:
+            found = node.log.term(index)
+            if found is not None and found != term:
+                raise LeadershipLost(f"configuration entry {index} was replaced by a new leader's log")
+            if node.commit_index >= index and found == term:
+                return Ok(None)
+            if found is None and index <= node.log.snapshot_index:
+                raise LeadershipLost(f"configuration entry {index} was compacted away: outcome unknown")
+            if time.monotonic() >= deadline:
+                return self._pending_answer()
+            await asyncio.sleep(COMMIT_POLL)
+
+    def _pending_answer(self) -> Rejected:
+        pending = self._raft.node.pending_conf_change()
+        if pending is None:
+            return Rejected(
+                "change_pending",
+                "The membership change could not be made within the request timeout (no quorum, or "
+                "another change in the way); retry once the cluster is healthy.",
+            )
+        index, _term, change = pending
+        return Rejected(
+            "change_pending",
+            f"The membership change ({describe_change(change)}) is in the log at index {index} but a "
+            "majority has not acknowledged it within the request timeout. It stays pending and takes "
+            "effect only if it commits later; GET /raft/status shows it as pending_change.",
+        )
 
     async def _await_turn(self, busy: ConfChangeInProgress, deadline: float) -> None:
         """Wait until the change in progress is applied (or lost with its leader): then ours may go."""
@@ -150,6 +214,10 @@ class MembershipActor(Actor):
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, JOIN_BACKOFF_MAX)
+
+
+def _answer_by(timeout: float) -> float:
+    return time.monotonic() + max(timeout - min(ANSWER_MARGIN, timeout / 10), 0.0)
 
 
 def _post(url: str) -> tuple[int, str]:

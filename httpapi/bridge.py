@@ -41,6 +41,16 @@ class MemberInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingChange:
+    """A membership change appended to the log but not yet committed (it takes effect if it commits)."""
+
+    index: int
+    kind: Literal["add_learner", "promote", "remove"]
+    node_id: str
+    addr: str
+
+
+@dataclass(frozen=True, slots=True)
 class RaftStatus:
     node_id: str
     state: RaftRole
@@ -49,6 +59,7 @@ class RaftStatus:
     commit_index: int
     applied_index: int
     members: tuple[MemberInfo, ...]
+    pending_change: PendingChange | None = None
 
 
 class Bridge(Protocol):

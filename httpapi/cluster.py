@@ -6,7 +6,7 @@ import falcon
 import falcon.asgi
 
 from httpapi import validation as v
-from httpapi.bridge import Bridge
+from httpapi.bridge import Bridge, PendingChange
 from httpapi.responses import send_json, send_no_content, value_of
 
 
@@ -47,8 +47,15 @@ class RaftStatusResource:
                 "commit_index": status.commit_index,
                 "applied_index": status.applied_index,
                 "members": [{"node_id": m.node_id, "addr": m.addr, "role": m.role} for m in status.members],
+                "pending_change": _pending(status.pending_change),
             },
         )
+
+
+def _pending(change: PendingChange | None) -> dict[str, object] | None:
+    if change is None:
+        return None
+    return {"index": change.index, "kind": change.kind, "node_id": change.node_id, "addr": change.addr}
 
 
 class MemberResource:

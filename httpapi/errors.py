@@ -32,12 +32,15 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_transition": (409, "Invalid status transition"),
     "printer_busy": (409, "Printer busy"),
     "in_use": (409, "In use"),
+    "address_conflict": (409, "Address conflict"),
+    "would_lose_quorum": (409, "Would lose quorum"),
     "too_large": (413, "Request body too large"),
     "internal_error": (500, "Internal server error"),
     "no_leader": (503, "No leader"),
     "stopping": (503, "Node stopping"),
     "not_ready": (503, "Not ready"),
     "unavailable": (503, "Unavailable"),
+    "change_pending": (503, "Membership change pending"),
     "timeout": (504, "Timeout"),
 }
 

@@ -208,8 +208,21 @@ SCHEMAS: dict[str, Any] = {
             "commit_index": {"type": "integer", "minimum": 0},
             "applied_index": {"type": "integer", "minimum": 0},
             "members": {"type": "array", "items": schema("Member")},
+            "pending_change": {
+                "oneOf": [{"type": "null"}, schema("PendingChange")],
+                "description": "A membership change in the log, not yet committed (null if none).",
+            },
         },
         ["node_id", "state", "term", "leader_id", "commit_index", "applied_index", "members"],
+    ),
+    "PendingChange": object_schema(
+        {
+            "index": {"type": "integer", "minimum": 1},
+            "kind": {"type": "string", "enum": ["add_learner", "promote", "remove"]},
+            "node_id": schema("Id"),
+            "addr": _string("The address an add_learner gives it (empty for the other kinds)."),
+        },
+        ["index", "kind", "node_id", "addr"],
     ),
     "Joined": object_schema(
         {"node_id": schema("Id"), "addr": _string(), "status": {"const": "joined"}},
@@ -284,7 +297,8 @@ RESPONSES: dict[str, Any] = {
     "MalformedJson": problem_response("malformed_json: the body is not JSON, or not an object."),
     "NotFound": problem_response("not_found: the id in the path does not exist."),
     "Conflict": problem_response(
-        "already_exists, insufficient_filament, invalid_transition, printer_busy or in_use."
+        "already_exists, insufficient_filament, invalid_transition, printer_busy or in_use; for membership "
+        "changes address_conflict or would_lose_quorum."
     ),
     "TooLarge": problem_response(f"too_large: the body is over {MAX_BODY_BYTES} bytes."),
     "Unprocessable": problem_response(
@@ -292,7 +306,9 @@ RESPONSES: dict[str, Any] = {
         "Idempotency-Key was first used for another request)."
     ),
     "Unavailable": problem_response(
-        "no_leader (no leader known within the request timeout) or stopping.", retry_after=True
+        "no_leader (no leader known within the request timeout), stopping, or change_pending (a membership "
+        "change not committed within the timeout).",
+        retry_after=True,
     ),
     "Timeout": problem_response("timeout: the outcome is not known yet; it may still apply."),
 }

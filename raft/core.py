@@ -24,10 +24,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from raft.codec import CodecError, decode_conf_change
 from raft.config import RaftConfig
 from raft.election import ElectionMixin
 from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
 from raft.follower import FollowerMixin
+from raft.live_quorum import check_live_majority
 from raft.log import RaftLog
 from raft.membership import ConfigHistory, same_members, validate_change
 from raft.messages import (
@@ -165,6 +167,22 @@ class RaftNode(
         """The latest appended configuration: it is in force from the moment it is appended (thesis §4.1)."""
         return self._configs.current
 
+    @property
+    def committed_membership(self) -> Membership:
+        """The configuration as of the commit index (the latest one may still be pending)."""
+        return self._configs.at(self.log.committed)
+
+    def pending_conf_change(self) -> tuple[int, int, ConfChange] | None:
+        """(index, term, change) of the configuration entry appended but not yet committed, if any."""
+        index = self._configs.last_index
+        if index <= self.log.committed or index <= self.log.snapshot_index:
+            return None
+        entry = self.log.slice(index, index + 1)[0]
+        try:
+            return index, entry.term, decode_conf_change(entry.data)
+        except CodecError:
+            return None
+
     def progress(self, node_id: str) -> Progress | None:
         """The leader's view of a follower (for tests and status pages); None elsewhere."""
         return self._progress.get(node_id)
@@ -210,6 +228,7 @@ class RaftNode(
                 f"configuration entry {pending} is not committed yet", pending, self.log.term(pending) or 0
             )
         validate_change(self.membership, change)
+        check_live_majority(change, self.membership, self._recently_heard())
         return self._append_conf_change(change)
 
     def read_index(self, ctx: bytes) -> None:

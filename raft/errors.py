@@ -27,3 +27,29 @@ class ConfChangeInProgress(RaftError):
         super().__init__(message)
         self.index = index
         self.term = term
+
+
+class ConfChangeRefused(RaftError, ValueError):
+    """A membership change that must not be made; `code` says why in one word (the HTTP layer's problem
+    code). A ValueError too, as the core's other refusals of a malformed change are."""
+
+    code = "invalid_change"
+
+
+class AddressConflict(ConfChangeRefused):
+    """A join would re-point a member to a new address, or give a new node a member's address: whoever
+    listens there would receive every entry and its acks would count (thesis §4.1 assumes addresses are
+    the members' own)."""
+
+    code = "address_conflict"
+
+
+class WouldLoseQuorum(ConfChangeRefused):
+    """The configuration after the change would lack a majority of voters the leader hears from: nothing
+    could commit afterwards, not even the change that undoes it. `unreachable` names the voters it misses."""
+
+    code = "would_lose_quorum"
+
+    def __init__(self, message: str, unreachable: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable

@@ -6,6 +6,7 @@ log must fall back to the configuration before the removed entries: that is what
 
 from __future__ import annotations
 
+from raft.errors import AddressConflict
 from raft.types import ConfChange, ConfChangeKind, Membership
 
 
@@ -70,7 +71,11 @@ class ConfigHistory:
 
 
 def validate_change(membership: Membership, change: ConfChange) -> None:
-    """Refuse changes that cannot be right; ValueError says why."""
+    """Refuse changes that cannot be right; ValueError says why (AddressConflict for a join that would
+    re-point a member or reuse a member's address). `membership` is the latest appended configuration,
+    committed or pending: the leader decides against everything it has agreed to so far."""
+    if change.kind is ConfChangeKind.ADD_LEARNER and change.addr:
+        check_address(membership, change.node_id, change.addr)
     if (
         change.kind is ConfChangeKind.ADD_LEARNER
         and not change.addr
@@ -88,3 +93,32 @@ def validate_change(membership: Membership, change: ConfChange) -> None:
 
 def same_members(left: Membership, right: Membership) -> bool:
     return set(left.members) == set(right.members)
+
+
+def check_address(membership: Membership, node_id: str, addr: str) -> None:
+    """AddressConflict if `node_id` is a member at another address, or another member has `addr`.
+
+    A member's address is where the leader sends its entries and whose acks count toward commit: moving
+    it would hand a voter's place to whoever listens at the new address. To move a node, remove it and
+    join it again."""
+    existing = membership.get(node_id)
+    if existing is not None and existing.addr != addr:
+        raise AddressConflict(
+            f"{node_id} is already a member at {existing.addr}, not {addr}; to move it, remove it "
+            f"(DELETE /raft/members/{node_id}) and join it again with its new address"
+        )
+    for member in membership.members:
+        if member.node_id != node_id and member.addr == addr:
+            raise AddressConflict(
+                f"{addr} is already the address of member {member.node_id}; every member needs its own "
+                "address (remove that member first if it moved away)"
+            )
+
+
+def describe_change(change: ConfChange) -> str:
+    """A change in words, for answers and status pages."""
+    if change.kind is ConfChangeKind.ADD_LEARNER:
+        return f"add {change.node_id} at {change.addr} as a learner"
+    if change.kind is ConfChangeKind.PROMOTE:
+        return f"promote {change.node_id} to voter"
+    return f"remove {change.node_id}"

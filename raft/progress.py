@@ -53,6 +53,7 @@ class Inflights:
 
 class Progress:
     __slots__ = (
+        "active_before",
         "inflights",
         "match",
         "next",
@@ -74,12 +75,17 @@ class Progress:
         self.snapshot: Snapshot | None = None  # SNAPSHOT only: what is being sent
         self.snapshot_offset = 0  # SNAPSHOT only: bytes the follower has confirmed
         self.recent_active = False  # heard from since the last check-quorum round
+        self.active_before = False  # heard from during the check-quorum round before that
         self.read_ack = 0  # highest ReadIndex round this follower confirmed
 
     def __repr__(self) -> str:
         return (
             f"Progress({self.state.name} match={self.match} next={self.next} inflight={len(self.inflights)})"
         )
+
+    def recently_heard(self) -> bool:
+        """Heard from within the last one or two election timeouts (strict reconfiguration)."""
+        return self.recent_active or self.active_before
 
     def is_paused(self) -> bool:
         if self.state is ProgressState.REPLICATE:

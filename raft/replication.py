@@ -156,7 +156,8 @@ class ReplicationMixin:
         self._heartbeat_elapsed += 1
         if self._election_elapsed >= self.config.election_ticks:
             self._election_elapsed = 0
-            if self.config.check_quorum and not self._quorum_active():
+            quorum_active = self._quorum_active()  # also starts a new activity round (strict reconfig)
+            if self.config.check_quorum and not quorum_active:
                 self._become_follower(self.term, None)  # check-quorum: we may be the minority side
                 return
             self._lead_transferee = None  # a transfer not done within an election timeout is abandoned
@@ -170,9 +171,16 @@ class ReplicationMixin:
         for node_id, progress in self._progress.items():
             self._send(Heartbeat(self.node_id, node_id, self.term, min(progress.match, commit), round_id))
 
+    def _recently_heard(self) -> set[str]:
+        """Ourselves and the members we heard from within the last one or two election timeouts."""
+        heard = {node_id for node_id, progress in self._progress.items() if progress.recently_heard()}
+        heard.add(self.node_id)
+        return heard
+
     def _quorum_active(self) -> bool:
         active = {node_id for node_id, progress in self._progress.items() if progress.recent_active}
         active.add(self.node_id)
         for progress in self._progress.values():
+            progress.active_before = progress.recent_active
             progress.recent_active = False
         return quorum.has_quorum(self._configs.voters, active)

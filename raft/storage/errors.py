@@ -29,3 +29,8 @@ class WrongNode(StorageError):
 
 class DiskFailure(StorageError):
     """EIO/ENOSPC on write or fsync: the storage refuses every further call, since durability is unknown."""
+
+
+class MissingWal(StorageError):
+    """The WAL is gone or ends before what the newest snapshot says it held: the node's term and vote (and
+    maybe acknowledged entries) would be forgotten, so it must not start (it could vote twice in a term)."""

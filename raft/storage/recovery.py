@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raft.storage.errors import CorruptLog
+from raft.storage.errors import CorruptLog, MissingWal
 from raft.storage.files import sync, sync_dir
 from raft.storage.rounds import LogReset, hard_state_item
 from raft.storage.segment import Scan, next_valid_round, parse_segment_name, scan
+from raft.storage.snapshots import Loaded
 from raft.storage.wal import SegmentInfo
 from raft.types import Entry, HardState, Snapshot
 
@@ -138,6 +139,47 @@ def join(
     else:
         agrees = index <= base + len(entries) and entries[index - base - 1].term == term
     return (tuple(entries[index - base :]), False) if agrees else ((), True)
+
+
+def check_floor(replayed: WalReplay, loaded: Loaded | None, wal_dir: Path) -> None:
+    """MissingWal if the WAL ends before the round the snapshot recorded as durable when it was written,
+    or holds an older term than it did then: segments were deleted or cut short. Starting anyway would
+    forget the node's term and vote (it could vote twice in one term) and maybe acknowledged entries."""
+    if loaded is None:
+        return
+    held = replayed.next_seq - 1
+    where = (
+        f"{wal_dir} holds rounds up to {held} (last segment {replayed.segments[-1].path.name})"
+        if replayed.segments
+        else f"{wal_dir} holds no WAL segment at all"
+    )
+    advice = (
+        "The node refuses to start rather than forget its term and vote. Restore the missing WAL "
+        "segments from a backup; or wipe this data dir, remove the node from the cluster "
+        "(DELETE /raft/members/<id>) and join it again."
+    )
+    floor = loaded.floor
+    if floor is None:  # a snapshot from before floors were recorded: only a WAL gone entirely shows
+        if not replayed.segments and loaded.snapshot.index > 1:
+            raise MissingWal(
+                f"{where}, but the snapshot {loaded.path} (index {loaded.snapshot.index}) needs the WAL "
+                f"after it and the term and vote it recorded. {advice}"
+            )
+        return
+    wanted = floor.hard_state
+    remembered = f" (term {wanted.term}, vote {wanted.vote})" if wanted is not None else ""
+    if held + 1 < floor.next_round:
+        raise MissingWal(
+            f"{where}, but when the snapshot {loaded.path} was written rounds up to "
+            f"{floor.next_round - 1} were durable{remembered}: rounds {held + 1}..{floor.next_round - 1} "
+            f"are missing (WAL segments deleted or cut short). {advice}"
+        )
+    found = replayed.hard_state
+    if wanted is not None and (found is None or found.term < wanted.term):
+        raise MissingWal(
+            f"{where}, with term {found.term if found else 'none'}, but the snapshot {loaded.path} was "
+            f"written at term {wanted.term}{remembered}: the WAL's newest hard state is missing. {advice}"
+        )
 
 
 def hard_state_record(replay_result: WalReplay) -> bytes | None:

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from raft.codec import decode_hard_state
 from raft.storage import identity, recovery, snapshots
 from raft.storage.errors import DiskFailure, StorageError, WrongNode
 from raft.storage.files import remove_temp_files, sync_dir
@@ -132,8 +133,10 @@ class Storage:
             )
         remove_temp_files(path)
         remove_temp_files(snap_dir)
-        snapshot, skipped = snapshots.newest_valid(snap_dir)
+        loaded, skipped = snapshots.newest_valid(snap_dir)
+        snapshot = loaded.snapshot if loaded is not None else None
         replayed = recovery.replay(wal_dir)
+        recovery.check_floor(replayed, loaded, wal_dir)
         entries, reset = recovery.join(replayed.log, snapshot, skipped)
         if replayed.torn is not None:
             recovery.cut_torn_tail(replayed.torn, durations)
@@ -346,11 +349,16 @@ class Storage:
 
     def _write_snapshot(self, job: _SnapshotWrite, durations: list[float]) -> None:
         snapshot = job.snapshot
-        snapshots.write(self._dir / "snap", snapshot, durations)
+        wal = self._wal
+        held = wal.hard_state_item
+        floor = snapshots.WalFloor(wal.next_seq, decode_hard_state(held[1:]) if held is not None else None)
+        snapshots.write(self._dir / "snap", snapshot, durations, floor)
         if job.reset:
-            self._wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
-        self._wal.compact(snapshot.index, durations)
-        snapshots.prune(self._dir / "snap", durations)
+            wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+        # The WAL reaches back to the oldest snapshot kept, so that one can stand in for a newer one that
+        # turns out corrupt; a corrupt snapshot is set aside, never counted as kept.
+        oldest_kept = snapshots.prune(self._dir / "snap", durations)
+        wal.compact(snapshot.index if oldest_kept is None else min(oldest_kept, snapshot.index), durations)
 
     def _fail(self, exc: Exception, job: _Round | _SnapshotWrite) -> None:
         """Poisons the storage: after a failed write or fsync nothing more may be acknowledged."""

@@ -18,7 +18,7 @@ from farm.commands import Command
 from farm.queries import Query
 from farm.results import Event, Ok, Outcome, Rejected
 from farm.state import FarmState
-from httpapi.bridge import BridgeError, Consistency, MemberInfo, RaftRole, RaftStatus
+from httpapi.bridge import BridgeError, Consistency, MemberInfo, PendingChange, RaftRole, RaftStatus
 
 START_MS = 1_700_000_000_000
 
@@ -33,6 +33,7 @@ class FakeBridge:
         self.ready = True
         self.live_events = False
         self.members: dict[str, str] = {"node1": "127.0.0.1:9001"}
+        self.pending_change: PendingChange | None = None
         self.published: list[Event] = []
         self.writes: list[tuple[Command, str | None]] = []
         self.reads: list[tuple[Query, str]] = []
@@ -69,7 +70,11 @@ class FakeBridge:
         self._check()
         known = self.members.get(node_id)
         if known is not None and known != addr:
-            return Rejected("already_exists", f"{node_id} is a member at {known}", "node_id")
+            return Rejected("address_conflict", f"{node_id} is a member at {known}")
+        if any(other != node_id and at == addr for other, at in self.members.items()):
+            return Rejected("address_conflict", f"{addr} is another member's address")
+        if self.pending_change is not None:
+            return Rejected("change_pending", "the change is pending")
         self.members[node_id] = addr
         return Ok(None)
 
@@ -91,7 +96,9 @@ class FakeBridge:
     def raft_status(self) -> RaftStatus:
         members = tuple(MemberInfo(node_id, addr, "voter") for node_id, addr in sorted(self.members.items()))
         leader = "node1" if self.role == "Leader" else None
-        return RaftStatus("node1", self.role, 3, leader, self.index, self.index, members)
+        return RaftStatus(
+            "node1", self.role, 3, leader, self.index, self.index, members, self.pending_change
+        )
 
     def is_ready(self) -> bool:
         return self.ready

@@ -6,6 +6,7 @@ import falcon.inspect
 import pytest
 
 from httpapi.app import create_app
+from httpapi.bridge import PendingChange
 from tests.httpapi.fake_bridge import problem_of
 
 
@@ -19,9 +20,24 @@ def test_join_adds_a_member_and_is_idempotent(client, bridge) -> None:
     assert client.simulate_post("/join?node_id=node7&addr=localhost:65535").status_code == 200
 
 
-def test_join_with_another_address_for_a_member_is_refused(client) -> None:
+def test_join_with_another_address_for_a_member_is_refused(client, bridge) -> None:
     result = client.simulate_post("/join?node_id=node1&addr=127.0.0.1:9999")
-    assert (result.status_code, problem_of(result)["code"]) == (409, "already_exists")
+    assert (result.status_code, problem_of(result)["code"]) == (409, "address_conflict")
+    result = client.simulate_post("/join?node_id=node9&addr=127.0.0.1:9001")
+    assert (result.status_code, problem_of(result)["code"]) == (409, "address_conflict")
+    assert bridge.members == {"node1": "127.0.0.1:9001"}
+
+
+def test_a_membership_change_not_committed_in_time_is_503_and_shown_pending(client, bridge) -> None:
+    bridge.pending_change = PendingChange(7, "add_learner", "node2", "127.0.0.1:9002")
+    result = client.simulate_post("/join?node_id=node2&addr=127.0.0.1:9002")
+    assert (result.status_code, problem_of(result)["code"]) == (503, "change_pending")
+    assert client.simulate_get("/raft/status").json["pending_change"] == {
+        "index": 7,
+        "kind": "add_learner",
+        "node_id": "node2",
+        "addr": "127.0.0.1:9002",
+    }
 
 
 @pytest.mark.parametrize(
@@ -67,6 +83,7 @@ def test_raft_status_is_json_of_the_bridge_status(client, bridge) -> None:
             {"node_id": "node1", "addr": "127.0.0.1:9001", "role": "voter"},
             {"node_id": "node2", "addr": "127.0.0.1:9002", "role": "voter"},
         ],
+        "pending_change": None,
     }
     bridge.role = "Candidate"
     assert client.simulate_get("/raft/status").json["leader_id"] is None

@@ -108,19 +108,37 @@ def test_a_corrupt_newest_snapshot_falls_back_to_the_older_one_when_the_wal_cove
     assert recovered.entries == tuple(entries(5, 10))
 
 
-def test_a_corrupt_newest_snapshot_whose_log_was_compacted_stops_the_node(tmp_path: Path) -> None:
+def _two_snapshots_over_compacted_segments(path: Path) -> None:
     async def work(storage):
-        await storage.save(HardState(1, "n1", 4), entries(1, 4, size=100))
-        await storage.save_snapshot(snapshot(2, 1))
+        await storage.save(HardState(1, "n1", 2), entries(1, 2, size=100))
+        await storage.save(HardState(1, "n1", 4), entries(3, 4, size=100))
+        await storage.save_snapshot(snapshot(2, 1))  # the segment of entries 1..2 goes
         await storage.save(HardState(1, "n1", 10), entries(5, 10, size=100))
         await storage.save_snapshot(snapshot(8, 1))
 
-    using(tmp_path, work, segment_bytes=200)
+    using(path, work, segment_bytes=200)
+
+
+def test_a_corrupt_newest_snapshot_is_set_aside_and_the_older_one_used_with_the_wal_kept_for_it(
+    tmp_path: Path,
+) -> None:
+    _two_snapshots_over_compacted_segments(tmp_path)
     newest = sorted((tmp_path / "snap").glob("*.snap"))[-1]
     flip(newest, newest.stat().st_size - 1)
-    with pytest.raises(CorruptLog, match=r"entries 3\.\.") as caught:
+    recovered = reopen(tmp_path, segment_bytes=200)
+    assert recovered.snapshot == snapshot(2, 1)
+    assert recovered.entries == tuple(entries(3, 10, size=100))
+    assert not newest.exists() and newest.with_name(newest.name + ".corrupt").exists()
+
+
+def test_a_missing_log_range_stops_the_node_naming_the_files(tmp_path: Path) -> None:
+    _two_snapshots_over_compacted_segments(tmp_path)
+    older, newest = sorted((tmp_path / "snap").glob("*.snap"))
+    older.unlink()
+    flip(newest, newest.stat().st_size - 1)
+    with pytest.raises(CorruptLog, match=r"entries 1\.\.") as caught:
         reopen(tmp_path, segment_bytes=200)
-    assert newest.name in str(caught.value)
+    assert newest.name in str(caught.value) and ".wal" in str(caught.value)
 
 
 def test_an_unreadable_identity_file_is_refused(tmp_path: Path) -> None:

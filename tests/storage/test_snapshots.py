@@ -79,7 +79,7 @@ def test_compaction_drops_covered_segments_and_keeps_two_snapshots(tmp_path: Pat
             await storage.save_snapshot(snapshot(index, 1, bytes([index])))
 
     using(tmp_path, work, segment_bytes=1)  # every round starts a new segment
-    assert len(segments(tmp_path)) == 5  # rounds 16..20
+    assert len(segments(tmp_path)) == 10  # rounds 11..20: back to the older snapshot kept (10)
     assert len(list((tmp_path / "snap").glob("*.snap"))) == 2
     recovered = reopen(tmp_path, segment_bytes=1)
     assert recovered.snapshot == snapshot(15, 1, bytes([15]))
