@@ -15,12 +15,15 @@ from typing import Any
 import msgpack
 
 from farm.commands import (
+    BootstrapAcl,
     Command,
     CreateFilament,
     CreateJob,
     CreatePrinter,
+    CreateToken,
     DeleteFilament,
     DeletePrinter,
+    RevokeToken,
     SetJobStatus,
     UpdateFilament,
     UpdatePrinter,
@@ -46,6 +49,10 @@ _TAGS: dict[type, int] = {
     DeleteFilament: 6,
     CreateJob: 7,
     SetJobStatus: 8,
+    # access control (farm/tokens.py): a range of its own, clear of the farm's next commands
+    BootstrapAcl: 40,
+    CreateToken: 41,
+    RevokeToken: 42,
 }
 _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}

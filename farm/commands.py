@@ -66,6 +66,28 @@ class SetJobStatus:
     used_grams: int | None = None  # reported filament use on Cancelled / Failed
 
 
+@dataclass(frozen=True, slots=True)
+class BootstrapAcl:
+    """Switch access control on for the whole cluster with its first admin token (farm/tokens.py)."""
+
+    token_id: str
+    name: str
+    token_hash: str  # SHA-256 of the secret, hex: the secret itself never enters the log
+
+
+@dataclass(frozen=True, slots=True)
+class CreateToken:
+    token_id: str
+    name: str
+    role: str
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeToken:
+    token_id: str
+
+
 Command = (
     CreatePrinter
     | UpdatePrinter
@@ -75,4 +97,7 @@ Command = (
     | DeleteFilament
     | CreateJob
     | SetJobStatus
+    | BootstrapAcl
+    | CreateToken
+    | RevokeToken
 )

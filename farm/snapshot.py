@@ -48,6 +48,7 @@ def encode_snapshot(store: Store, idempotency: IdempotencyKeys) -> bytes:
             ],
             idempotency.client.to_blob(),
             idempotency.internal.to_blob(),
+            store.tokens.to_obj(),
         ],
         use_bin_type=True,
     )
@@ -59,10 +60,11 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
         obj = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise SnapshotError(f"farm snapshot: not valid msgpack ({type(exc).__name__})") from exc
-    if type(obj) is not list or len(obj) != 6 or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is not int:
+    # a 7th member, the API tokens, came later: a snapshot without it is of an open cluster
+    if type(obj) is not list or len(obj) not in (6, 7) or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is bool:
         raise SnapshotError(
             f"farm snapshot: expected [version {SNAPSHOT_VERSION}, printers, filaments, jobs, client keys, "
-            "internal keys]"
+            "internal keys, tokens]"
         )
     try:
         store = _store_from_obj(obj[1], obj[2], obj[3])
@@ -70,6 +72,8 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
             if type(records) is not bytes:
                 raise TypeError("the idempotency records must be bytes")
             table.load(records)
+        if len(obj) == 7:
+            store.tokens.load(obj[6])
         _check_invariants(store)
     except SnapshotError:
         raise

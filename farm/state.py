@@ -10,11 +10,14 @@ from typing import Any
 from farm import filaments, jobs, printers, reads
 from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
+    BootstrapAcl,
     CreateFilament,
     CreateJob,
     CreatePrinter,
+    CreateToken,
     DeleteFilament,
     DeletePrinter,
+    RevokeToken,
     SetJobStatus,
     UpdateFilament,
     UpdatePrinter,
@@ -24,6 +27,7 @@ from farm.queries import Query
 from farm.results import Applied, Ok, Outcome, Rejected
 from farm.snapshot import decode_snapshot, encode_snapshot
 from farm.store import Store
+from farm.tokens import TokenTable, bootstrap_acl, create_token, revoke_token
 from farm.validation import check_command
 
 _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
@@ -35,6 +39,9 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     DeleteFilament: filaments.delete_filament,
     CreateJob: jobs.create_job,
     SetJobStatus: jobs.set_job_status,
+    BootstrapAcl: bootstrap_acl,
+    CreateToken: create_token,
+    RevokeToken: revoke_token,
 }
 
 
@@ -82,6 +89,10 @@ class FarmState:
 
     def query(self, query: Query) -> Outcome:
         return reads.answer(self._store, query)
+
+    def tokens(self) -> TokenTable:
+        """The API tokens as applied so far (read-only for callers)."""
+        return self._store.tokens
 
     def snapshot(self) -> bytes:
         """The whole state, both idempotency tables included, as msgpack."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from farm.lifecycle import ACTIVE, OCCUPYING
 from farm.records import Filament, Job, Printer
+from farm.tokens import TokenTable
 
 
 class Store:
@@ -19,6 +20,7 @@ class Store:
         "jobs",
         "occupant_by_printer",
         "printers",
+        "tokens",
     )
 
     def __init__(self) -> None:
@@ -32,6 +34,7 @@ class Store:
         self.active_by_filament: dict[str, dict[str, None]] = {}
         # invariant: the one Running or Paused job of each printer that has one
         self.occupant_by_printer: dict[str, str] = {}
+        self.tokens = TokenTable()  # API tokens (farm/tokens.py)
         self._sorted: dict[str, list[str]] = {}  # ids in list order per table, rebuilt after a create/delete
 
     def put_printer(self, printer: Printer) -> None:
