@@ -41,4 +41,9 @@ class ListJobs:
     offset: int = 0
 
 
-Query = GetPrinter | ListPrinters | GetFilament | ListFilaments | GetJob | ListJobs
+@dataclass(frozen=True, slots=True)
+class ListTokens:
+    """The API tokens (never their hashes), in creation order."""
+
+
+Query = GetPrinter | ListPrinters | GetFilament | ListFilaments | GetJob | ListJobs | ListTokens

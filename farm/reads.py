@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm.queries import GetFilament, GetJob, GetPrinter, ListFilaments, ListJobs, ListPrinters, Query
+from farm.queries import (
+    GetFilament,
+    GetJob,
+    GetPrinter,
+    ListFilaments,
+    ListJobs,
+    ListPrinters,
+    ListTokens,
+    Query,
+)
 from farm.refusals import not_found
 from farm.results import Ok, Outcome, Page, Rejected
 from farm.store import Store
@@ -28,6 +37,9 @@ def answer(store: Store, query: Query) -> Outcome:
         return _page(store.filaments, store.sorted_ids("filaments"), query.limit, query.offset)
     if kind is ListJobs:
         return _list_jobs(store, query)
+    if kind is ListTokens:
+        tokens = store.tokens.listing()
+        return Ok(Page(tokens, len(tokens)))
     return Rejected("malformed_query", f"{kind.__name__} is not a farm query")
 
 

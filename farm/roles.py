@@ -12,7 +12,9 @@ from farm.commands import BootstrapAcl, CreateToken, RevokeToken
 
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
-RANK: dict[str | None, int] = {None: 0, "viewer": 1, "operator": 2, "admin": 3}
+# NODE is the node itself (its own actors, with no HTTP caller): trusted like its peers.
+NODE = "node"
+RANK: dict[str | None, int] = {None: 0, "viewer": 1, "operator": 2, "admin": 3, NODE: 4}
 
 # Commands that need more than an operator; BootstrapAcl needs no role: it is only possible while the
 # cluster is open, and the state machine refuses it afterwards (already_bootstrapped).
