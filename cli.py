@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from cli_front_door import front_door_options
+
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 
@@ -64,6 +66,7 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
 @click.option("--request-timeout", "request_timeout", type=click.FloatRange(0.1, 300), default=5.0)
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
 @click.option("--log-level", "log_level", default="info", show_default=True)
+@front_door_options
 def node(
     node_id: str,
     raft_addr: str,
@@ -79,6 +82,7 @@ def node(
     request_timeout: float,
     overrides: dict[str, str],
     log_level: str,
+    **front_door: Any,
 ) -> None:
     """Run one node until SIGINT/SIGTERM."""
     from actors.node import NodeOptions, run_node
@@ -101,6 +105,7 @@ def node(
         snapshot_every=snapshot_every,
         request_timeout=request_timeout,
         peer_addr_overrides=overrides,
+        **front_door,
     )
     try:
         code = _run(run_node(options))
