@@ -37,6 +37,7 @@ from actors.transport import Transport
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
+from farm.quota import may_grow, quota_exceeded
 from farm.results import Event, Ok, Outcome, Rejected
 from farm.roles import Role as TokenRole
 from farm.roles import encoded_command_role
@@ -102,10 +103,12 @@ class HttpBridgeActor(Actor):
         *,
         request_timeout: float = 5.0,
         supervisor: Any = None,
+        max_state_bytes: int | None = None,
     ) -> None:
         super().__init__(f"{node_id}.bridge", mailbox_size=16384, supervisor=supervisor)
         self.node_id = node_id
         self.request_timeout = request_timeout
+        self.max_state_bytes = max_state_bytes
         self.stopping = False
         self._raft = raft
         self._sm = state_machine
@@ -141,6 +144,12 @@ class HttpBridgeActor(Actor):
         refusal = self._authorize(role, encoded_command_role(command))
         if refusal is not None:
             return refusal
+        quota = self.max_state_bytes
+        if quota is not None and self._sm.state_size.value > quota and may_grow(command):
+            self._sm.measure_state()  # maybe the estimate is stale and deletes made room
+            if self._sm.state_size.value > quota:
+                self._metrics.refused("quota_exceeded")
+                return quota_exceeded(self._sm.state_size.value, quota)
         proposal = encode_proposal(command, int(time.time() * 1000), key)
         return await self._raft.ask(ProposeAndAwait(proposal), remaining)
 

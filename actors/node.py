@@ -125,7 +125,9 @@ class Node:
             compact=self._compact,
             snapshot_every=opts.snapshot_every,
             supervisor=supervise,
+            max_state_bytes=opts.max_state_bytes,
         )
+        metrics.state_bytes.set_function(lambda: state_machine.state_size.value)
         self.raft = raft = RaftActor(
             core,
             storage,
@@ -149,6 +151,7 @@ class Node:
             metrics,
             request_timeout=opts.request_timeout,
             supervisor=supervise,
+            max_state_bytes=opts.max_state_bytes,
         )
         self._actors = [transport, state_machine, raft, membership, self.bridge]
         for actor in self._actors:
