@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cli_front_door import front_door_options
 from client import commands as client_commands
 
 HERE = Path(__file__).resolve().parent
@@ -86,6 +87,7 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
     help="Allow a non-loopback --raft_addr without --cluster-key (anyone reaching it can disrupt it).",
 )
 @click.option("--log-level", "log_level", default="info", show_default=True)
+@front_door_options
 def node(
     node_id: str,
     raft_addr: str,
@@ -103,6 +105,7 @@ def node(
     cluster_key: str | None,
     insecure_peers: bool,
     log_level: str,
+    **front_door: Any,
 ) -> None:
     """Run one node until SIGINT/SIGTERM."""
     from actors import peer_key
@@ -135,6 +138,7 @@ def node(
         peer_addr_overrides=overrides,
         cluster_key=key,
         insecure_peers=insecure_peers,
+        **front_door,
     )
     try:
         check_peer_security(options)

@@ -15,6 +15,7 @@ from typing import Any
 
 from actors.frame_limits import MAX_FRAME_BYTES, PEER_UNPACK_LIMITS
 from farm.results import Ok, Outcome, Page, Rejected
+from farm.roles import NODE, RANK
 from raft import codec as raft_codec
 from raft.codec import CodecError, packb, unpackb
 
@@ -34,11 +35,16 @@ class RaftFrame:
     message: Any  # a raft.messages message; routed by its `recipient`
 
 
+# `role` of a forwarded request: the caller's role as the follower authenticated it (farm/roles.py; None on
+# an open cluster), for the leader to authorize the request the same way (httpapi/access.py).
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardWrite:
     request_id: int
     command: bytes  # farm.codec.encode_command(...)
     idempotency_key: str
+    role: str | None = NODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +52,21 @@ class ForwardJoin:
     request_id: int
     node_id: str
     addr: str
+    role: str | None = NODE
 
 
 @dataclass(frozen=True, slots=True)
 class ForwardRemove:
     request_id: int
     node_id: str
+    role: str | None = NODE
 
 
 @dataclass(frozen=True, slots=True)
 class ForwardTransfer:
     request_id: int
     to: str
+    role: str | None = NODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +105,14 @@ def encode_frame(frame: Frame, cluster_id: str, reply_addr: str) -> bytes:
     match frame:
         case RaftFrame(message):
             return packb([*head, RAFT, raft_codec.encode_message(message)])
-        case ForwardWrite(request_id, command, key):
-            return packb([*head, WRITE, request_id, command, key])
-        case ForwardJoin(request_id, node_id, addr):
-            return packb([*head, JOIN, request_id, node_id, addr])
-        case ForwardRemove(request_id, node_id):
-            return packb([*head, REMOVE, request_id, node_id])
-        case ForwardTransfer(request_id, to):
-            return packb([*head, TRANSFER, request_id, to])
+        case ForwardWrite(request_id, command, key, role):
+            return packb([*head, WRITE, request_id, command, key, role])
+        case ForwardJoin(request_id, node_id, addr, role):
+            return packb([*head, JOIN, request_id, node_id, addr, role])
+        case ForwardRemove(request_id, node_id, role):
+            return packb([*head, REMOVE, request_id, node_id, role])
+        case ForwardTransfer(request_id, to, role):
+            return packb([*head, TRANSFER, request_id, to, role])
         case ForwardReply(request_id, outcome):
             return packb([*head, REPLY, request_id, outcome_to_obj(outcome)])
         case ForwardFailed(request_id, reason, leader_id):
@@ -136,17 +145,19 @@ def _decode_body(kind: Any, fields: list[Any]) -> Frame:
         except CodecError as exc:
             raise FrameError(f"raft frame: {exc}") from exc
     if kind == WRITE:
-        request_id, command, key = _exactly(fields, 3, "forwarded write")
-        return ForwardWrite(_request_id(request_id), _bytes(command, "command"), _str(key, "idempotency_key"))
+        request_id, command, key, role = _exactly(fields, 4, "forwarded write")
+        return ForwardWrite(
+            _request_id(request_id), _bytes(command, "command"), _str(key, "idempotency_key"), _role(role)
+        )
     if kind == JOIN:
-        request_id, node_id, addr = _exactly(fields, 3, "forwarded join")
-        return ForwardJoin(_request_id(request_id), _str(node_id, "node_id"), _str(addr, "addr"))
+        request_id, node_id, addr, role = _exactly(fields, 4, "forwarded join")
+        return ForwardJoin(_request_id(request_id), _str(node_id, "node_id"), _str(addr, "addr"), _role(role))
     if kind == REMOVE:
-        request_id, node_id = _exactly(fields, 2, "forwarded remove")
-        return ForwardRemove(_request_id(request_id), _str(node_id, "node_id"))
+        request_id, node_id, role = _exactly(fields, 3, "forwarded remove")
+        return ForwardRemove(_request_id(request_id), _str(node_id, "node_id"), _role(role))
     if kind == TRANSFER:
-        request_id, to = _exactly(fields, 2, "forwarded transfer")
-        return ForwardTransfer(_request_id(request_id), _str(to, "to"))
+        request_id, to, role = _exactly(fields, 3, "forwarded transfer")
+        return ForwardTransfer(_request_id(request_id), _str(to, "to"), _role(role))
     if kind == REPLY:
         request_id, outcome = _exactly(fields, 2, "forward reply")
         return ForwardReply(_request_id(request_id), outcome_from_obj(outcome))
@@ -213,6 +224,12 @@ def _str(value: Any, what: str) -> str:
 def _bytes(value: Any, what: str) -> bytes:
     if not isinstance(value, bytes):
         raise FrameError(f"{what}: expected bytes, got {type(value).__name__}")
+    return value
+
+
+def _role(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or value not in RANK):
+        raise FrameError(f"forwarded request: unknown caller role {value!r}")
     return value
 
 

@@ -38,8 +38,13 @@ from actors.transport import Transport
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
+from farm.quota import may_grow, quota_exceeded
 from farm.results import Event, Ok, Outcome, Rejected
+from farm.roles import Role as TokenRole
+from farm.roles import encoded_command_role
+from farm.tokens import TokenTable, authorize
 from httpapi.bridge import (
+    CALLER_ROLE,
     BridgeError,
     Consistency,
     MemberInfo,
@@ -88,10 +93,12 @@ class HttpBridgeActor(Actor):
         *,
         request_timeout: float = 5.0,
         supervisor: Any = None,
+        max_state_bytes: int | None = None,
     ) -> None:
         super().__init__(f"{node_id}.bridge", mailbox_size=16384, supervisor=supervisor)
         self.node_id = node_id
         self.request_timeout = request_timeout
+        self.max_state_bytes = max_state_bytes
         self.stopping = False
         self._raft = raft
         self._sm = state_machine
@@ -116,12 +123,22 @@ class HttpBridgeActor(Actor):
     async def write(self, command: Command, idempotency_key: str | None = None) -> Outcome:
         key = idempotency_key or f"{self._key_prefix}{next(self._key_ids)}"
         data = encode_command(command)
+        role = CALLER_ROLE.get()
         return await self._at_leader(
-            lambda remaining: self._write_here(data, key, remaining),
-            lambda request_id: ForwardWrite(request_id, data, key),
+            lambda remaining: self._write_here(data, key, remaining, role),
+            lambda request_id: ForwardWrite(request_id, data, key, role),
         )
 
-    async def _write_here(self, command: bytes, key: str, remaining: float) -> Outcome:
+    async def _write_here(self, command: bytes, key: str, remaining: float, role: str | None) -> Outcome:
+        refusal = self._authorize(role, encoded_command_role(command))
+        if refusal is not None:
+            return refusal
+        quota = self.max_state_bytes
+        if quota is not None and self._sm.state_size.value > quota and may_grow(command):
+            self._sm.measure_state()  # maybe the estimate is stale and deletes made room
+            if self._sm.state_size.value > quota:
+                self._metrics.refused("quota_exceeded")
+                return quota_exceeded(self._sm.state_size.value, quota)
         proposal = encode_proposal(command, int(time.time() * 1000), key)
         if len(proposal) > MAX_ENTRY_BYTES:  # no peer would accept the frame that carries it
             return Rejected("invalid_field", f"the request is too large to replicate ({len(proposal)} bytes)")
@@ -147,16 +164,30 @@ class HttpBridgeActor(Actor):
     # --- Bridge: membership -----------------------------------------------------------------------------
 
     async def join(self, node_id: str, addr: str) -> Outcome:
+        role = CALLER_ROLE.get()
         return await self._membership_change(
-            lambda remaining: self._membership.ask(Join(node_id, addr, remaining), remaining),
-            lambda request_id: ForwardJoin(request_id, node_id, addr),
+            lambda remaining: self._join_here(node_id, addr, remaining, role),
+            lambda request_id: ForwardJoin(request_id, node_id, addr, role),
         )
 
+    async def _join_here(self, node_id: str, addr: str, remaining: float, role: str | None) -> Outcome:
+        refusal = self._authorize(role, "admin")
+        if refusal is not None:
+            return refusal
+        return await self._membership.ask(Join(node_id, addr, remaining), remaining)
+
     async def remove_member(self, node_id: str) -> Outcome:
+        role = CALLER_ROLE.get()
         return await self._membership_change(
-            lambda remaining: self._membership.ask(Remove(node_id, remaining), remaining),
-            lambda request_id: ForwardRemove(request_id, node_id),
+            lambda remaining: self._remove_here(node_id, remaining, role),
+            lambda request_id: ForwardRemove(request_id, node_id, role),
         )
+
+    async def _remove_here(self, node_id: str, remaining: float, role: str | None) -> Outcome:
+        refusal = self._authorize(role, "admin")
+        if refusal is not None:
+            return refusal
+        return await self._membership.ask(Remove(node_id, remaining), remaining)
 
     async def _membership_change(
         self,
@@ -177,12 +208,16 @@ class HttpBridgeActor(Actor):
             )
 
     async def transfer_leadership(self, to: str) -> Outcome:
+        role = CALLER_ROLE.get()
         return await self._at_leader(
-            lambda remaining: self._transfer_here(to, remaining),
-            lambda request_id: ForwardTransfer(request_id, to),
+            lambda remaining: self._transfer_here(to, remaining, role),
+            lambda request_id: ForwardTransfer(request_id, to, role),
         )
 
-    async def _transfer_here(self, to: str, remaining: float) -> Outcome:
+    async def _transfer_here(self, to: str, remaining: float, role: str | None) -> Outcome:
+        refusal = self._authorize(role, "admin")
+        if refusal is not None:
+            return refusal
         deadline = time.monotonic() + remaining
         if to == self.node_id:
             return Ok(None)
@@ -236,6 +271,15 @@ class HttpBridgeActor(Actor):
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._metrics.observe_request(method, route, status, seconds)
+
+    def tokens(self) -> TokenTable:
+        return self._sm.farm.tokens()
+
+    def _authorize(self, role: str | None, needed: TokenRole | None) -> Rejected | None:
+        """The leader's own check (a follower authenticated the caller and forwarded its role): by this
+        node's applied tokens, so a request is refused here once the bootstrap applied, whatever the
+        follower had applied when it took the request."""
+        return authorize(self._sm.farm.tokens(), role, needed)
 
     # --- the leader: one place that retries, forwards and waits ------------------------------------------
 
@@ -369,16 +413,14 @@ class HttpBridgeActor(Actor):
                 raise NotLeader(self._raft.leader_id)
             remaining = self.request_timeout
             match frame:
-                case ForwardWrite(_, command, key):
-                    outcome = await self._guard(self._write_here(command, key, remaining))
-                case ForwardJoin(_, node_id, addr):
-                    outcome = await self._guard(
-                        self._membership.ask(Join(node_id, addr, remaining), remaining)
-                    )
-                case ForwardRemove(_, node_id):
-                    outcome = await self._guard(self._membership.ask(Remove(node_id, remaining), remaining))
-                case ForwardTransfer(_, to):
-                    outcome = await self._guard(self._transfer_here(to, remaining))
+                case ForwardWrite(_, command, key, role):
+                    outcome = await self._guard(self._write_here(command, key, remaining, role))
+                case ForwardJoin(_, node_id, addr, role):
+                    outcome = await self._guard(self._join_here(node_id, addr, remaining, role))
+                case ForwardRemove(_, node_id, role):
+                    outcome = await self._guard(self._remove_here(node_id, remaining, role))
+                case ForwardTransfer(_, to, role):
+                    outcome = await self._guard(self._transfer_here(to, remaining, role))
             reply = ForwardReply(request_id, outcome)
         except NotLeader as exc:
             reply = ForwardFailed(request_id, "not_leader", exc.leader_id)

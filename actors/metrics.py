@@ -48,6 +48,24 @@ class NodeMetrics:
         )
         self._request_children: dict[tuple[str, str, int], Any] = {}
 
+        # the front door (httpapi/access.py, actors/http_limits.py): refusals by reason, never by caller
+        self._refused = Counter(
+            "printfarm_http_refused",
+            "Requests and connections refused by access control or a limit, by reason",
+            ["node_id", "reason"],
+            registry=self.registry,
+        )
+        self.state_bytes = self._one(
+            Gauge, "printfarm_state_bytes", "Size of the replicated state: last snapshot plus entries since"
+        )
+        self.http_connections = self._one(Gauge, "printfarm_http_connections", "Open HTTP connections")
+        self.http_connection_limit = self._one(
+            Gauge, "printfarm_http_connection_limit", "Open HTTP connections allowed"
+        )
+
+    def refused(self, reason: str) -> None:
+        self._refused.labels(self._node_id, reason).inc()
+
     def _one(self, kind: Any, name: str, help_text: str, **kwargs: Any) -> Any:
         return kind(name, help_text, ["node_id"], registry=self.registry, **kwargs).labels(self._node_id)
 

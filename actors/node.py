@@ -21,12 +21,15 @@ from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
+from actors.http_limits import HttpLimits, file_limits, limited_protocol
 from actors.http_protocol import CoalescingHttpToolsProtocol
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
+from actors.tls import check_tls_files
 from actors.transport import Transport
+from httpapi.access import AccessOptions
 from httpapi.app import create_app
 from raft.core import RaftConfig, RaftNode, bootstrap_state
 from raft.storage import Storage
@@ -57,6 +60,14 @@ class NodeOptions:
     peer_addr_overrides: dict[str, str] = field(default_factory=dict)
     cluster_key: ClusterKey | None = None  # CurveZMQ on every peer link (actors/peer_key.py)
     insecure_peers: bool = False  # allow a non-loopback raft_addr without a cluster key
+    # the front door (README "Security"): serve an open cluster beyond loopback, HTTPS, limits
+    serve_open: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_header_bytes: int = 16 * 1024
+    head_timeout: float = 10.0
+    max_connections: int = 1024
+    max_state_bytes: int = 1 << 30
 
 
 class _Server(uvicorn.Server):
@@ -85,6 +96,7 @@ class Node:
     async def start(self) -> None:
         opts = self.options
         check_peer_security(opts)
+        check_tls_files(opts.tls_cert, opts.tls_key)
         self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)
@@ -119,7 +131,9 @@ class Node:
             compact=self._compact,
             snapshot_every=opts.snapshot_every,
             supervisor=supervise,
+            max_state_bytes=opts.max_state_bytes,
         )
+        metrics.state_bytes.set_function(lambda: state_machine.state_size.value)
         self.raft = raft = RaftActor(
             core,
             storage,
@@ -143,14 +157,16 @@ class Node:
             metrics,
             request_timeout=opts.request_timeout,
             supervisor=supervise,
+            max_state_bytes=opts.max_state_bytes,
         )
         self._actors = [transport, state_machine, raft, membership, self.bridge]
         for actor in self._actors:
             actor.start()
         await self._serve_http(http_socket)
         log.info(
-            "%s: serving http://%s:%d, raft on %s, data in %s",
+            "%s: serving %s://%s:%d, raft on %s, data in %s",
             opts.node_id,
+            "https" if opts.tls_cert else "http",
             opts.http_host,
             opts.http_port,
             opts.raft_addr,
@@ -188,8 +204,17 @@ class Node:
 
     async def _serve_http(self, sock: socket.socket) -> None:
         opts = self.options
+        metrics = self.metrics
+        max_connections, _ = file_limits(opts.max_connections)
+        metrics.http_connection_limit.set(max_connections)
+        limits = HttpLimits(opts.max_header_bytes, opts.head_timeout, max_connections, metrics.refused)
+        access = AccessOptions(opts.http_host, opts.serve_open, metrics.refused)
         config = uvicorn.Config(
-            create_app(self.bridge),
+            create_app(self.bridge, access=access),
+            # one socket write per response, within the front door's limits
+            http=limited_protocol(limits, CoalescingHttpToolsProtocol),
+            ssl_certfile=opts.tls_cert,
+            ssl_keyfile=opts.tls_key,
             host=opts.http_host,
             port=opts.http_port,
             lifespan="off",
@@ -197,10 +222,10 @@ class Node:
             access_log=False,
             proxy_headers=False,  # nothing proxies us; the middleware costs every request
             server_header=False,
-            http=CoalescingHttpToolsProtocol,  # one socket write per response
             timeout_graceful_shutdown=3,
         )
         self._server = server = _Server(config)
+        metrics.http_connections.set_function(lambda: len(server.server_state.connections))
         self._server_task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         while not server.started:
             if self._server_task.done():

@@ -13,12 +13,14 @@ import asyncio
 import heapq
 import itertools
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from actors.base import Actor, reject, resolve
+from actors.state_size import StateSize
 from farm.queries import Query
 from farm.results import Event, Ok, Outcome
 from farm.state import FarmState
@@ -128,6 +130,7 @@ class StateMachineActor(Actor):
         snapshot_every: int = 10_000,
         supervisor: Any = None,
         mailbox_size: int = 8192,
+        max_state_bytes: int | None = None,
     ) -> None:
         super().__init__(f"{node_id}.state_machine", mailbox_size=mailbox_size, supervisor=supervisor)
         self.farm = FarmState()
@@ -146,6 +149,7 @@ class StateMachineActor(Actor):
         self._events: deque[Event] = deque(maxlen=EVENT_BACKLOG)
         self._subscribers: set[Subscription] = set()
         self.applied_listeners: list[Callable[[int], None]] = []
+        self.state_size = StateSize(max_state_bytes)
         if snapshot is not None:
             self._restore(snapshot)
 
@@ -190,6 +194,7 @@ class StateMachineActor(Actor):
                     f"gap in committed entries: applied {self.applied_index}, got {entry.index}"
                 )
             outcome = self._apply_one(entry)
+            self.state_size.applied(len(entry.data))
             self.applied_index = entry.index
             self.applied_term = entry.term
             self._remember(entry.index, entry.term, outcome)
@@ -226,6 +231,7 @@ class StateMachineActor(Actor):
         if snapshot.index <= self.applied_index and self.applied_index:
             return
         self.farm = FarmState.restore(snapshot.data)
+        self.state_size.measured(len(snapshot.data))
         self.applied_index = snapshot.index
         self.applied_term = snapshot.term
         self.membership = snapshot.membership
@@ -297,9 +303,20 @@ class StateMachineActor(Actor):
     # --- snapshots ---------------------------------------------------------------------------------------
 
     def _maybe_snapshot(self) -> None:
-        if self._snapshotting or self.applied_index - self.snapshot_index < self._snapshot_every:
+        since = self.applied_index - self.snapshot_index
+        if self._snapshotting or (since < self._snapshot_every and not self.state_size.wants_snapshot(since)):
             return
+        self._take_snapshot()
+
+    def measure_state(self) -> None:
+        """The leader refused a write over the quota: snapshot now (which measures the state exactly, so
+        deletes since then count), unless one is under way or was taken for this moments ago."""
+        if not self._snapshotting and self.state_size.may_measure(time.monotonic()):
+            self._take_snapshot()
+
+    def _take_snapshot(self) -> None:
         snapshot = Snapshot(self.applied_index, self.applied_term, self.membership, self.farm.snapshot())
+        self.state_size.measured(len(snapshot.data))
         self._snapshotting = True
         self.spawn(self._persist_snapshot(snapshot), f"snapshot-{snapshot.index}")
 

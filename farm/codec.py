@@ -15,15 +15,18 @@ from typing import Any
 import msgpack
 
 from farm.commands import (
+    BootstrapAcl,
     ClearBed,
     Command,
     CreateFilament,
     CreateJob,
     CreatePrinter,
+    CreateToken,
     DeleteFilament,
     DeletePrinter,
     ReportProgress,
     RetryJob,
+    RevokeToken,
     SetJobStatus,
     UpdateFilament,
     UpdateJob,
@@ -55,6 +58,10 @@ _TAGS: dict[type, int] = {
     UpdateJob: 21,
     ReportProgress: 22,
     RetryJob: 23,
+    # access control (farm/tokens.py): a range of its own, clear of the farm's next commands
+    BootstrapAcl: 40,
+    CreateToken: 41,
+    RevokeToken: 42,
 }
 _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}

@@ -107,6 +107,28 @@ class RetryJob:
     new_job_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class BootstrapAcl:
+    """Switch access control on for the whole cluster with its first admin token (farm/tokens.py)."""
+
+    token_id: str
+    name: str
+    token_hash: str  # SHA-256 of the secret, hex: the secret itself never enters the log
+
+
+@dataclass(frozen=True, slots=True)
+class CreateToken:
+    token_id: str
+    name: str
+    role: str
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeToken:
+    token_id: str
+
+
 Command = (
     CreatePrinter
     | UpdatePrinter
@@ -120,4 +142,7 @@ Command = (
     | UpdateJob
     | ReportProgress
     | RetryJob
+    | BootstrapAcl
+    | CreateToken
+    | RevokeToken
 )

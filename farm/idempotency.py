@@ -12,8 +12,10 @@ event loop, is not dominated by a hundred thousand keys nobody will ever repeat.
 
 Each key's record is kept msgpack-encoded ([key, index, fingerprint, outcome], about a hundred bytes instead
 of a dict per key), so a snapshot only joins the records instead of encoding every outcome. A key is
-forgotten once it is older than `window` log indexes or when its table holds more than its capacity, oldest
-first; a retry after that applies again.
+forgotten once it is older than `window` log indexes, or when its table holds more than its capacity or
+more than its byte budget (an outcome can hold a 64 KiB object: a count alone let the tables grow to
+gigabytes), oldest first; a retry after that applies again. The budgets are replicated semantics, like the
+capacities: every node keeps the longest run of newest records that fits, so every node keeps the same.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ WINDOW = 100_000
 CAPACITY = 100_000
 INTERNAL_KEY_PREFIX = "~"
 INTERNAL_CAPACITY = 4_096
+MAX_BYTES = 16 * 1024 * 1024
+INTERNAL_MAX_BYTES = 4 * 1024 * 1024
 FINGERPRINT_BYTES = 8
 
 
@@ -52,12 +56,21 @@ def is_internal(key: str) -> bool:
 class IdempotencyTable:
     """The records of one kind of key: client keys, or with `internal` the node's own."""
 
-    __slots__ = ("_entries", "capacity", "internal", "window")
+    __slots__ = ("_entries", "capacity", "internal", "max_bytes", "size_bytes", "window")
 
-    def __init__(self, window: int = WINDOW, capacity: int = CAPACITY, *, internal: bool = False) -> None:
+    def __init__(
+        self,
+        window: int = WINDOW,
+        capacity: int = CAPACITY,
+        *,
+        internal: bool = False,
+        max_bytes: int | None = None,
+    ) -> None:
         self.window = window
         self.capacity = capacity
         self.internal = internal
+        self.max_bytes = max_bytes or (INTERNAL_MAX_BYTES if internal else MAX_BYTES)
+        self.size_bytes = 0  # invariant: the summed length of the records held
         # key -> (index, record); invariant: in increasing index order (keys are appended, each once)
         self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
 
@@ -80,13 +93,21 @@ class IdempotencyTable:
         entries = self._entries
         oldest_kept = index - self.window
         while entries and next(iter(entries.values()))[0] < oldest_kept:
-            entries.popitem(last=False)
+            self._evict_oldest()
 
     def remember(self, key: str, index: int, command_fingerprint: bytes, outcome: Outcome) -> None:
         record = msgpack.packb([key, index, command_fingerprint, outcome_to_obj(outcome)], use_bin_type=True)
         self._entries[key] = (index, record)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        self.size_bytes += len(record)
+        self._fit()
+
+    def _fit(self) -> None:
+        while len(self._entries) > self.capacity or self.size_bytes > self.max_bytes:
+            self._evict_oldest()
+
+    def _evict_oldest(self) -> None:
+        _, (_, record) = self._entries.popitem(last=False)
+        self.size_bytes -= len(record)
 
     def to_blob(self) -> bytes:
         """Every record, oldest first, back to back."""
@@ -129,6 +150,8 @@ class IdempotencyTable:
         if len(entries) > self.capacity:
             raise ValueError(f"idempotency records: {len(entries)} keys, more than the {self.capacity} held")
         self._entries = entries
+        self.size_bytes = len(blob)
+        self._fit()  # a snapshot from before the byte budgets: keep what a node applying the log keeps
 
 
 class IdempotencyKeys:

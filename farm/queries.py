@@ -64,6 +64,11 @@ class GetStats:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ListTokens:
+    """The API tokens (never their hashes), in creation order."""
+
+
 Query = (
     GetPrinter
     | ListPrinters
@@ -74,4 +79,5 @@ Query = (
     | GetPrinterQueue
     | GetLedger
     | GetStats
+    | ListTokens
 )

@@ -15,6 +15,7 @@ from farm.queries import (
     ListFilaments,
     ListJobs,
     ListPrinters,
+    ListTokens,
     Query,
 )
 from farm.refusals import not_found
@@ -50,6 +51,9 @@ def answer(store: Store, query: Query) -> Outcome:
         return _ledger(store, query)
     if kind is GetStats:
         return Ok(store.stats.to_dict(store.printers))
+    if kind is ListTokens:
+        tokens = store.tokens.listing()
+        return Ok(Page(tokens, len(tokens)))
     return Rejected("malformed_query", f"{kind.__name__} is not a farm query")
 
 

@@ -63,6 +63,7 @@ def encode_snapshot(store: Store, idempotency: IdempotencyKeys) -> bytes:
             idempotency.client.to_blob(),
             idempotency.internal.to_blob(),
             store.stats.consumed_by_type,
+            store.tokens.to_obj(),
         ],
         use_bin_type=True,
     )
@@ -74,10 +75,10 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
         obj = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=False)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise SnapshotError(f"farm snapshot: not valid msgpack ({type(exc).__name__})") from exc
-    if type(obj) is not tuple or len(obj) != 7 or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is not int:
+    if type(obj) is not tuple or len(obj) != 8 or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is not int:
         raise SnapshotError(
             f"farm snapshot: expected [version {SNAPSHOT_VERSION}, printers, filaments, jobs, client keys, "
-            "internal keys, grams consumed by type]"
+            "internal keys, grams consumed by type, tokens]"
         )
     try:
         store = _store_from_obj(obj[1], obj[2], obj[3])
@@ -89,6 +90,7 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
         if type(consumed) is not dict or any(type(v) is not int or v < 0 for v in consumed.values()):
             raise TypeError("grams consumed by type must map types to whole grams")
         store.stats.consumed_by_type = consumed
+        store.tokens.load(obj[7])
         _check_invariants(store)
     except SnapshotError:
         raise

@@ -10,14 +10,17 @@ from typing import Any
 from farm import filaments, jobs, printers, reads, workflow
 from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
+    BootstrapAcl,
     ClearBed,
     CreateFilament,
     CreateJob,
     CreatePrinter,
+    CreateToken,
     DeleteFilament,
     DeletePrinter,
     ReportProgress,
     RetryJob,
+    RevokeToken,
     SetJobStatus,
     UpdateFilament,
     UpdateJob,
@@ -28,6 +31,7 @@ from farm.queries import Query
 from farm.results import Applied, Ok, Outcome, Rejected
 from farm.snapshot import decode_snapshot, encode_snapshot
 from farm.store import Store
+from farm.tokens import TokenTable, bootstrap_acl, create_token, revoke_token
 from farm.validation import check_command
 
 _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
@@ -43,6 +47,9 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     UpdateJob: workflow.update_job,
     ReportProgress: workflow.report_progress,
     RetryJob: workflow.retry_job,
+    BootstrapAcl: bootstrap_acl,
+    CreateToken: create_token,
+    RevokeToken: revoke_token,
 }
 
 
@@ -90,6 +97,10 @@ class FarmState:
 
     def query(self, query: Query) -> Outcome:
         return reads.answer(self._store, query)
+
+    def tokens(self) -> TokenTable:
+        """The API tokens as applied so far (read-only for callers)."""
+        return self._store.tokens
 
     def snapshot(self) -> bytes:
         """The whole state, both idempotency tables included, as msgpack."""

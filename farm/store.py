@@ -11,6 +11,7 @@ from bisect import bisect_left, insort
 from farm.lifecycle import ACTIVE, OCCUPYING, QUEUED
 from farm.records import Filament, Job, Printer
 from farm.stats import Stats
+from farm.tokens import TokenTable
 
 
 class Store:
@@ -24,6 +25,7 @@ class Store:
         "occupant_by_printer",
         "printers",
         "stats",
+        "tokens",
     )
 
     def __init__(self) -> None:
@@ -37,6 +39,7 @@ class Store:
         self.active_by_filament: dict[str, dict[str, None]] = {}
         # invariant: the one Running or Paused job of each printer that has one
         self.occupant_by_printer: dict[str, str] = {}
+        self.tokens = TokenTable()  # API tokens (farm/tokens.py)
         self._sorted: dict[str, list[str]] = {}  # ids in list order per table, rebuilt after a create/delete
         self._job_sequence = 0  # jobs added so far: each job's creation order (restore re-adds them in order)
         self.stats = Stats()

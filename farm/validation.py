@@ -11,15 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 from farm.commands import (
+    BootstrapAcl,
     ClearBed,
     Command,
     CreateFilament,
     CreateJob,
     CreatePrinter,
+    CreateToken,
     DeleteFilament,
     DeletePrinter,
     ReportProgress,
     RetryJob,
+    RevokeToken,
     SetJobStatus,
     UpdateFilament,
     UpdateJob,
@@ -27,6 +30,7 @@ from farm.commands import (
 )
 from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, STATUSES
 from farm.results import Rejected
+from farm.roles import ROLES
 
 MAX_ID_LENGTH = 128
 MAX_WEIGHT = 10_000_000
@@ -120,6 +124,18 @@ def check_flag(value: Any, field: str) -> Rejected | None:
     return None
 
 
+def check_role(value: Any, field: str) -> Rejected | None:
+    if type(value) is not str or value not in ROLES:
+        return _invalid(field, f"{field} must be one of {', '.join(ROLES)}, got {_kind(value)}")
+    return None
+
+
+def check_token_hash(value: Any, field: str) -> Rejected | None:
+    if type(value) is not str or len(value) != 64 or value.strip("0123456789abcdef"):
+        return _invalid(field, f"{field} must be a SHA-256 digest in lowercase hex")
+    return None
+
+
 def _optional(check: Check) -> Check:
     def check_optional(value: Any, field: str) -> Rejected | None:
         return None if value is None else check(value, field)
@@ -180,6 +196,14 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("used_grams", _optional(check_weight)),
     ),
     RetryJob: (("job_id", check_text), ("new_job_id", check_id)),
+    BootstrapAcl: (("token_id", check_id), ("name", check_id), ("token_hash", check_token_hash)),
+    CreateToken: (
+        ("token_id", check_id),
+        ("name", check_id),
+        ("role", check_role),
+        ("token_hash", check_token_hash),
+    ),
+    RevokeToken: (("token_id", check_text),),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon.asgi
 
 from httpapi import errors
+from httpapi.access import AccessMiddleware, AccessOptions
 from httpapi.bridge import Bridge
 from httpapi.cluster import (
     JoinResource,
@@ -19,10 +20,14 @@ from httpapi.jobs import JobResource, JobsResource, JobStatusResource
 from httpapi.ops import HealthResource, MetricsResource, OpenApiResource, ReadyResource
 from httpapi.printers import PrinterResource, PrintersResource
 from httpapi.timing import TimingMiddleware
+from httpapi.tokens import BootstrapResource, TokenResource, TokensResource
 
 
-def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon.asgi.App:
-    app = falcon.asgi.App(middleware=[TimingMiddleware(bridge)], cors_enable=False)
+def create_app(
+    bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0, access: AccessOptions | None = None
+) -> falcon.asgi.App:
+    middleware = [TimingMiddleware(bridge), AccessMiddleware(bridge, access or AccessOptions())]
+    app = falcon.asgi.App(middleware=middleware, cors_enable=False)
     errors.install(app)
 
     app.add_route("/api/v1/printers", PrintersResource(bridge))
@@ -33,6 +38,10 @@ def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon
     app.add_route("/api/v1/print_jobs/{job_id}", JobResource(bridge))
     app.add_route("/api/v1/print_jobs/{job_id}/status", JobStatusResource(bridge))
     app.add_route("/api/v1/events", EventsResource(bridge, sse_heartbeat_seconds))
+
+    app.add_route("/api/v1/acl/bootstrap", BootstrapResource(bridge))
+    app.add_route("/api/v1/tokens", TokensResource(bridge))
+    app.add_route("/api/v1/tokens/{token_id}", TokenResource(bridge))
 
     app.add_route("/join", JoinResource(bridge))
     app.add_route("/raft/state", RaftStateResource(bridge))

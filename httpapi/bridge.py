@@ -6,15 +6,23 @@ actors/node.py hands a real HttpBridgeActor to create_app(); tests hand a fake.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from farm.commands import Command
 from farm.queries import Query
 from farm.results import Event, Outcome
+from farm.roles import NODE
+from farm.tokens import TokenTable
 
 Consistency = Literal["linearizable", "stale"]
 RaftRole = Literal["Leader", "Follower", "Candidate"]
+
+# The role of the HTTP caller whose request this task serves (httpapi/access.py sets it; None on an open
+# cluster). A bridge hands it to the leader with every write and cluster call, and the leader authorizes the
+# command with it. Outside a request (the node's own actors) it is NODE, trusted.
+CALLER_ROLE: ContextVar[str | None] = ContextVar("printfarm_caller_role", default=NODE)
 
 
 class BridgeError(Exception):
@@ -101,6 +109,10 @@ class Bridge(Protocol):
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one HTTP request for the latency histogram."""
+        ...
+
+    def tokens(self) -> TokenTable:
+        """The API tokens as this node has applied them (read-only)."""
         ...
 
 

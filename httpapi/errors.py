@@ -42,6 +42,15 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unavailable": (503, "Unavailable"),
     "change_pending": (503, "Membership change pending"),
     "timeout": (504, "Timeout"),
+    # access control and limits (httpapi/access.py, httpapi/tokens.py)
+    "unauthenticated": (401, "Unauthenticated"),
+    "forbidden": (403, "Forbidden"),
+    "protected_mode": (403, "Protected mode"),
+    "already_bootstrapped": (409, "Already bootstrapped"),
+    "not_bootstrapped": (409, "Not bootstrapped"),
+    "last_admin": (409, "Last admin token"),
+    "header_too_large": (431, "Request header fields too large"),
+    "quota_exceeded": (507, "Quota exceeded"),
 }
 
 # Codes a bridge may reject a cluster operation with; anything unknown is a 409 refusal by the cluster.
@@ -55,6 +64,7 @@ _CODE_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    431: "header_too_large",
     500: "internal_error",
     503: "unavailable",
     504: "timeout",
@@ -96,6 +106,8 @@ def rejected(outcome: Rejected) -> Problem:
         # The HTTP layer built the command or query: a refusal to read it is our bug, not the client's.
         return Problem("internal_error", outcome.detail or "The request could not be applied.")
     detail = outcome.detail or f"The request was refused: {outcome.code}."
+    if outcome.code == "unauthenticated":  # the leader's own check of a forwarded request
+        return Problem(outcome.code, detail, headers={"WWW-Authenticate": "Bearer"})
     return Problem(outcome.code, detail, outcome.field)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from httpapi.openapi_access import with_access
 from httpapi.openapi_components import (
     PARAMETERS,
     RESPONSES,
@@ -380,6 +381,10 @@ def _paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    return with_access(_document())
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {

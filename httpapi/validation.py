@@ -138,6 +138,8 @@ def idempotency_key(req: falcon.asgi.Request) -> str | None:
     key = req.get_header("Idempotency-Key")
     if key is None:
         return None
+    if "," in key and _repeated(req, b"idempotency-key"):  # falcon joins a repeated header with commas
+        raise invalid("Idempotency-Key", "Idempotency-Key is given more than once; send one key.")
     if not 0 < len(key) <= MAX_ID_CHARS or not (key.isascii() and key.isprintable()):
         raise invalid(
             "Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_ID_CHARS} printable ASCII characters."
@@ -150,6 +152,11 @@ def idempotency_key(req: falcon.asgi.Request) -> str | None:
             "cluster's own retries.",
         )
     return key
+
+
+def _repeated(req: falcon.asgi.Request, name: bytes) -> bool:
+    headers = req.scope.get("headers")
+    return isinstance(headers, list) and sum(1 for header, _ in headers if header == name) > 1
 
 
 def peer_addr(params: dict[str, Any]) -> str:

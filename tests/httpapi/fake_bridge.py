@@ -1,5 +1,7 @@
 """A Bridge for HTTP-layer tests: applies commands to a real farm.state.FarmState in memory, one index each.
 
+Tokens work as on a node: the HTTP layer authenticates against the fake's farm, and every write and cluster
+call is authorized again as the leader does, with the caller's role (httpapi.bridge.CALLER_ROLE).
 Knobs: `failure` (a BridgeError every write, linearizable read and cluster call raises), `role`, `ready`,
 `live_events` (events() waits for new events, not ending after the backlog). It records all it is asked.
 """
@@ -17,8 +19,18 @@ from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
 from farm.results import Event, Ok, Outcome, Rejected
+from farm.roles import Role, command_role
 from farm.state import FarmState
-from httpapi.bridge import BridgeError, Consistency, MemberInfo, PendingChange, RaftRole, RaftStatus
+from farm.tokens import TokenTable, authorize
+from httpapi.bridge import (
+    CALLER_ROLE,
+    BridgeError,
+    Consistency,
+    MemberInfo,
+    PendingChange,
+    RaftRole,
+    RaftStatus,
+)
 
 START_MS = 1_700_000_000_000
 
@@ -49,9 +61,16 @@ class FakeBridge:
         if self.failure is not None:
             raise self.failure
 
+    def _authorize(self, needed: Role | None) -> Rejected | None:
+        """As the leader does: by the caller's role the HTTP layer set (httpapi/access.py)."""
+        return authorize(self.state.tokens(), CALLER_ROLE.get(), needed)
+
     async def write(self, command: Command, idempotency_key: str | None = None) -> Outcome:
         self.writes.append((command, idempotency_key))
         self._check()
+        refusal = self._authorize(command_role(type(command)))
+        if refusal is not None:
+            return refusal
         self.index += 1
         self.clock_ms += 1000
         applied = self.state.apply(
@@ -68,6 +87,8 @@ class FakeBridge:
 
     async def join(self, node_id: str, addr: str) -> Outcome:
         self._check()
+        if refusal := self._authorize("admin"):
+            return refusal
         known = self.members.get(node_id)
         if known is not None and known != addr:
             return Rejected("address_conflict", f"{node_id} is a member at {known}")
@@ -80,12 +101,16 @@ class FakeBridge:
 
     async def remove_member(self, node_id: str) -> Outcome:
         self._check()
+        if refusal := self._authorize("admin"):
+            return refusal
         if self.members.pop(node_id, None) is None:
             return Rejected("not_found", f"{node_id} is not a member")
         return Ok(None)
 
     async def transfer_leadership(self, to: str) -> Outcome:
         self._check()
+        if refusal := self._authorize("admin"):
+            return refusal
         if to not in self.members:
             return Rejected("not_found", f"{to} is not a member")
         return Ok(None)
@@ -129,6 +154,9 @@ class FakeBridge:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.observed.append((method, route, status, seconds))
+
+    def tokens(self) -> TokenTable:
+        return self.state.tokens()
 
 
 def problem_of(result: Any) -> dict[str, Any]:
