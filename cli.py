@@ -62,6 +62,14 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
     help="Snapshot the farm after this many applied entries.",
 )
 @click.option("--request-timeout", "request_timeout", type=click.FloatRange(0.1, 300), default=5.0)
+@click.option(
+    "--max-event-streams",
+    "max_event_streams",
+    type=click.IntRange(1, 100_000),
+    default=256,
+    show_default=True,
+    help="Event streams (SSE) served at once; one more is 503 too_many_streams.",
+)
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
 @click.option("--log-level", "log_level", default="info", show_default=True)
 def node(
@@ -77,6 +85,7 @@ def node(
     heartbeat_ticks: int,
     snapshot_every: int,
     request_timeout: float,
+    max_event_streams: int,
     overrides: dict[str, str],
     log_level: str,
 ) -> None:
@@ -101,6 +110,7 @@ def node(
         snapshot_every=snapshot_every,
         request_timeout=request_timeout,
         peer_addr_overrides=overrides,
+        max_event_streams=max_event_streams,
     )
     try:
         code = _run(run_node(options))

@@ -15,7 +15,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,15 +32,16 @@ from actors.codec import (
 from actors.consensus import NotLeaderAnymore, ProposeAndAwait, RaftActor, ReadIndex, TransferLeadership
 from actors.membership import Join, MembershipActor, Remove
 from actors.metrics import NodeMetrics
-from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor, events_after
+from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor
 from actors.transport import Transport
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
-from farm.results import Event, Ok, Outcome, Rejected
+from farm.results import Ok, Outcome, Rejected
 from httpapi.bridge import (
     BridgeError,
     Consistency,
+    EventStream,
     MemberInfo,
     NodeStopping,
     NoLeader,
@@ -213,16 +214,10 @@ class HttpBridgeActor(Actor):
         self._metrics.applied_index.set(self._sm.applied_index)
         return self._metrics.exposition()
 
-    async def events(self, after_index: int) -> AsyncIterator[Event]:
+    async def open_events(self, after_index: int) -> EventStream:
         self._check_running()
-        stream = events_after(self._sm, after_index, self.request_timeout)
-        try:
-            async for event in stream:
-                yield event
-        except (ActorStopped, ActorCrashed) as exc:
-            raise NodeStopping(str(exc)) from exc
-        finally:
-            await stream.aclose()
+        # The fan-out is the state machine's own object, called in its loop: no mailbox trip needed.
+        return self._sm.events.subscribe(after_index)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._metrics.observe_request(method, route, status, seconds)

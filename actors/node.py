@@ -20,6 +20,7 @@ import uvicorn
 from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
+from actors.event_fanout import MAX_STREAMS, EventFanout
 from actors.http_bridge import HttpBridgeActor
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
@@ -53,6 +54,7 @@ class NodeOptions:
     snapshot_every: int = 10_000
     request_timeout: float = 5.0
     peer_addr_overrides: dict[str, str] = field(default_factory=dict)
+    max_event_streams: int = MAX_STREAMS
 
 
 class _Server(uvicorn.Server):
@@ -113,7 +115,9 @@ class Node:
             compact=self._compact,
             snapshot_every=opts.snapshot_every,
             supervisor=supervise,
+            events=EventFanout(max_streams=opts.max_event_streams),
         )
+        metrics.track_event_streams(state_machine.events)
         self.raft = raft = RaftActor(
             core,
             storage,

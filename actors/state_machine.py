@@ -13,14 +13,15 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from actors.base import Actor, reject, resolve
+from actors.event_fanout import EventFanout
 from farm.queries import Query
-from farm.results import Event, Ok, Outcome
+from farm.results import Ok, Outcome
 from farm.state import FarmState
 from raft.codec import CodecError, decode_conf_change
 from raft.types import Entry, EntryKind, Membership, Snapshot
@@ -28,8 +29,6 @@ from raft.types import Entry, EntryKind, Membership, Snapshot
 log = logging.getLogger(__name__)
 
 RECENT_RESULTS = 4096  # outcomes kept for a write waiter that arrives just after its entry applied
-EVENT_BACKLOG = 10000  # events kept for Last-Event-ID resume
-SUBSCRIBER_QUEUE = 1024  # events a subscriber may lag before it is dropped
 
 
 class LeadershipLost(Exception):
@@ -73,45 +72,8 @@ class LeadershipMoved:
 
 
 @dataclass(frozen=True, slots=True)
-class Subscribe:
-    after_index: int
-
-
-@dataclass(frozen=True, slots=True)
 class SnapshotTaken:
     snapshot: Snapshot
-
-
-class Subscription:
-    """One event-stream consumer: a bounded queue; falling behind ends the stream (the client resumes)."""
-
-    def __init__(self, backlog: list[Event]) -> None:
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE + len(backlog))
-        self.closed = False
-        for event in backlog:
-            self.queue.put_nowait(event)
-
-    def offer(self, event: Event) -> bool:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.closed = True
-            return False
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        if not self.queue.full():
-            self.queue.put_nowait(None)
-
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while True:
-            if self.closed and self.queue.empty():
-                return
-            event = await self.queue.get()
-            if event is None:
-                return
-            yield event
 
 
 SaveSnapshot = Callable[[Snapshot], Awaitable[None]]
@@ -128,6 +90,7 @@ class StateMachineActor(Actor):
         snapshot_every: int = 10_000,
         supervisor: Any = None,
         mailbox_size: int = 8192,
+        events: EventFanout | None = None,
     ) -> None:
         super().__init__(f"{node_id}.state_machine", mailbox_size=mailbox_size, supervisor=supervisor)
         self.farm = FarmState()
@@ -143,8 +106,7 @@ class StateMachineActor(Actor):
         self._writes: dict[int, list[tuple[int, asyncio.Future[Any]]]] = {}
         self._reads: list[tuple[int, int, Query, asyncio.Future[Any]]] = []
         self._read_seq = itertools.count()
-        self._events: deque[Event] = deque(maxlen=EVENT_BACKLOG)
-        self._subscribers: set[Subscription] = set()
+        self.events = events or EventFanout()
         self.applied_listeners: list[Callable[[int], None]] = []
         if snapshot is not None:
             self._restore(snapshot)
@@ -159,8 +121,6 @@ class StateMachineActor(Actor):
                 return self._query_at(query, index, self.current_reply)
             case Restore(snapshot):
                 self._restore(snapshot)
-            case Subscribe(after_index):
-                return self._subscribe(after_index)
             case LeadershipMoved():
                 self._fail_writes(LeadershipLost("this node stopped leading before the entry applied"))
             case SnapshotTaken(snapshot):
@@ -175,9 +135,7 @@ class StateMachineActor(Actor):
 
     def close_streams(self) -> None:
         """End every event stream (the node is stopping)."""
-        for subscription in self._subscribers:
-            subscription.close()
-        self._subscribers.clear()
+        self.events.close_all()
 
     # --- applying ------------------------------------------------------------------------------------
 
@@ -198,6 +156,7 @@ class StateMachineActor(Actor):
                     resolve(future, outcome)
                 else:
                     reject(future, LeadershipLost(f"entry {entry.index} was replaced by a new leader"))
+        self.events.flush()
         self._serve_reads()
         for listener in self.applied_listeners:
             listener(self.applied_index)
@@ -214,7 +173,7 @@ class StateMachineActor(Actor):
             return Ok(None)  # a new leader's no-op
         applied = self.farm.apply(entry.index, entry.data)
         for event in applied.events:
-            self._publish(event)
+            self.events.publish(event)
         return applied.outcome
 
     def _remember(self, index: int, term: int, outcome: Outcome) -> None:
@@ -230,6 +189,8 @@ class StateMachineActor(Actor):
         self.applied_term = snapshot.term
         self.membership = snapshot.membership
         self.snapshot_index = snapshot.index
+        # The bootstrap snapshot holds no farm at all: no change, hence no event, came before it.
+        self.events.restored(snapshot.index if snapshot.data else 0)
         self._recent.clear()
         log.info("%s: restored the farm from a snapshot at index %d", self.name, snapshot.index)
         self._fail_writes(
@@ -277,23 +238,6 @@ class StateMachineActor(Actor):
             if not future.done():
                 future.set_result(self.farm.query(query))
 
-    # --- events ------------------------------------------------------------------------------------------
-
-    def _publish(self, event: Event) -> None:
-        self._events.append(event)
-        for subscription in list(self._subscribers):
-            if not subscription.offer(event):
-                log.info("%s: dropped an event subscriber that fell behind", self.name)
-                self._subscribers.discard(subscription)
-
-    def _subscribe(self, after_index: int) -> Subscription:
-        subscription = Subscription([event for event in self._events if event.index > after_index])
-        self._subscribers.add(subscription)
-        return subscription
-
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
-
     # --- snapshots ---------------------------------------------------------------------------------------
 
     def _maybe_snapshot(self) -> None:
@@ -309,14 +253,3 @@ class StateMachineActor(Actor):
         log.info("%s: snapshot at index %d saved, log compacted", self.name, snapshot.index)
         await self.deliver(SnapshotTaken(snapshot))
 
-
-async def events_after(
-    state_machine: StateMachineActor, after_index: int, timeout: float
-) -> AsyncGenerator[Event, None]:
-    """Every event after `after_index` (as far as the backlog reaches), then live ones."""
-    subscription: Subscription = await state_machine.ask(Subscribe(after_index), timeout)
-    try:
-        async for event in subscription:
-            yield event
-    finally:
-        state_machine.unsubscribe(subscription)
