@@ -9,6 +9,7 @@ from farm.refusals import not_found
 from farm.results import Ok, Outcome, Page, Rejected
 from farm.store import Store
 from farm.validation import check_status
+from farm.views import RecordsView
 
 
 def answer(store: Store, query: Query) -> Outcome:
@@ -58,5 +59,7 @@ def _page(table: dict[str, Any], ids: list[str], limit: int | None, offset: int)
         return Rejected("invalid_field", f"limit must be a whole number >= 0, got {limit!r}", "limit")
     if type(offset) is not int or offset < 0:
         return Rejected("invalid_field", f"offset must be a whole number >= 0, got {offset!r}", "offset")
-    chosen = ids[offset:] if limit is None else ids[offset : offset + limit]
+    if limit is None:  # everything: dicts are built a slice at a time by whoever reads the view
+        return Ok(Page(RecordsView(table, ids[offset:] if offset else ids), len(ids)))  # type: ignore[arg-type]
+    chosen = ids[offset : offset + limit]
     return Ok(Page([table[object_id].to_dict() for object_id in chosen], len(ids)))

@@ -38,6 +38,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "stopping": (503, "Node stopping"),
     "not_ready": (503, "Not ready"),
     "too_many_streams": (503, "Too many event streams"),
+    "too_many_full_lists": (503, "Too many full lists"),
     "unavailable": (503, "Unavailable"),
     "timeout": (504, "Timeout"),
 }
