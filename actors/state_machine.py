@@ -3,8 +3,8 @@
 Committed entries arrive in log order from the RaftActor. A write waits on (index, term): whatever entry is
 applied at that index answers it, and if that entry has another term the proposal was lost with its leader
 (the bridge retries with the same idempotency key, so it still applies once). Reads wait until the applied
-index reaches their read index. Every `snapshot_every` applied entries the farm is snapshotted, saved and
-the log compacted.
+index reaches their read index. Every `snapshot_every` applied entries the farm is snapshotted (in a
+forked child: actors/snapshot_fork.py), saved and the log compacted.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import asyncio
 import heapq
 import itertools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from actors import farm_restore, snapshot_fork
 from actors.base import Actor, reject, resolve
 from actors.event_fanout import EventFanout
 from farm.queries import Query
@@ -91,6 +93,7 @@ class StateMachineActor(Actor):
         supervisor: Any = None,
         mailbox_size: int = 8192,
         events: EventFanout | None = None,
+        fork_snapshots: bool = True,
     ) -> None:
         super().__init__(f"{node_id}.state_machine", mailbox_size=mailbox_size, supervisor=supervisor)
         self.farm = FarmState()
@@ -102,6 +105,8 @@ class StateMachineActor(Actor):
         self._compact = compact
         self._snapshot_every = snapshot_every
         self._snapshotting = False
+        self._fork_snapshots = fork_snapshots
+        self.last_snapshot_build_seconds = 0.0
         self._recent: OrderedDict[int, tuple[int, Outcome]] = OrderedDict()
         self._writes: dict[int, list[tuple[int, asyncio.Future[Any]]]] = {}
         self._reads: list[tuple[int, int, Query, asyncio.Future[Any]]] = []
@@ -120,7 +125,7 @@ class StateMachineActor(Actor):
             case QueryAt(query, index):
                 return self._query_at(query, index, self.current_reply)
             case Restore(snapshot):
-                self._restore(snapshot)
+                await self._install(snapshot)
             case LeadershipMoved():
                 self._fail_writes(LeadershipLost("this node stopped leading before the entry applied"))
             case SnapshotTaken(snapshot):
@@ -181,10 +186,20 @@ class StateMachineActor(Actor):
         while len(self._recent) > RECENT_RESULTS:
             self._recent.popitem(last=False)
 
-    def _restore(self, snapshot: Snapshot) -> None:
+    async def _install(self, snapshot: Snapshot) -> None:
+        """A snapshot the leader sent: decoded off the loop (further messages wait in the mailbox)."""
         if snapshot.index <= self.applied_index and self.applied_index:
             return
-        self.farm = FarmState.restore(snapshot.data)
+        farm = await farm_restore.restore_off_loop(snapshot.data)
+        old, self.farm = self.farm, farm
+        self._restore(snapshot, farm)
+        self.spawn(farm_restore.release(old), "release-replaced-farm")
+        del old
+
+    def _restore(self, snapshot: Snapshot, farm: FarmState | None = None) -> None:
+        if snapshot.index <= self.applied_index and self.applied_index:
+            return
+        self.farm = farm if farm is not None else farm_restore.restore_here(snapshot.data)
         self.applied_index = snapshot.index
         self.applied_term = snapshot.term
         self.membership = snapshot.membership
@@ -243,9 +258,23 @@ class StateMachineActor(Actor):
     def _maybe_snapshot(self) -> None:
         if self._snapshotting or self.applied_index - self.snapshot_index < self._snapshot_every:
             return
-        snapshot = Snapshot(self.applied_index, self.applied_term, self.membership, self.farm.snapshot())
         self._snapshotting = True
-        self.spawn(self._persist_snapshot(snapshot), f"snapshot-{snapshot.index}")
+        index, term, membership = self.applied_index, self.applied_term, self.membership
+        if self._fork_snapshots and snapshot_fork.can_fork():
+            # Forked now, at this applied index: the child encodes while we go on applying.
+            build = snapshot_fork.start(self.farm.snapshot)
+            self.spawn(self._persist_built(index, term, membership, build), f"snapshot-{index}")
+        else:
+            snapshot = Snapshot(index, term, membership, self.farm.snapshot())
+            self.spawn(self._persist_snapshot(snapshot), f"snapshot-{index}")
+
+    async def _persist_built(
+        self, index: int, term: int, membership: Membership, build: snapshot_fork.ForkedBuild
+    ) -> None:
+        started = time.perf_counter()
+        data = await build.result()  # a failed child crashes the node, as a failed disk does
+        self.last_snapshot_build_seconds = time.perf_counter() - started
+        await self._persist_snapshot(Snapshot(index, term, membership, data))
 
     async def _persist_snapshot(self, snapshot: Snapshot) -> None:
         await self._save_snapshot(snapshot)  # a disk failure here crashes the node, on purpose
