@@ -70,6 +70,14 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
     show_default=True,
     help="Event streams (SSE) served at once; one more is 503 too_many_streams.",
 )
+@click.option(
+    "--compaction-tail",
+    "compaction_tail",
+    type=click.IntRange(0, None),
+    default=5_000,
+    show_default=True,
+    help="Log entries kept before each snapshot, so a briefly lagging follower catches up from the log.",
+)
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
 @click.option("--log-level", "log_level", default="info", show_default=True)
 def node(
@@ -86,6 +94,7 @@ def node(
     snapshot_every: int,
     request_timeout: float,
     max_event_streams: int,
+    compaction_tail: int,
     overrides: dict[str, str],
     log_level: str,
 ) -> None:
@@ -111,6 +120,7 @@ def node(
         request_timeout=request_timeout,
         peer_addr_overrides=overrides,
         max_event_streams=max_event_streams,
+        compaction_tail=compaction_tail,
     )
     try:
         code = _run(run_node(options))

@@ -84,6 +84,10 @@ class _Retry(Exception):
     """This attempt failed in a way another attempt (maybe at another leader) can fix."""
 
 
+# /readyz: a node is ready once it has applied the leader's commit index as of the check, give or take this
+# many entries (a follower under steady writes is always a few behind; one replaying a backlog is not).
+READY_LAG = 100
+READY_CHECK_SECONDS = 1.0
 _RETRYABLE = (_Retry, NotLeader, ProposalDropped, LeadershipLost, NotLeaderAnymore, TimeoutError)
 
 
@@ -209,6 +213,16 @@ class HttpBridgeActor(Actor):
     def is_ready(self) -> bool:
         node = self._raft.node
         return node.leader_id is not None and self._sm.applied_index >= node.commit_index
+
+    async def caught_up(self) -> bool:
+        """Applied what the leader had committed when we asked (a ReadIndex round), within READY_LAG."""
+        if not self.is_ready():
+            return False
+        try:
+            index = await self._guard(self._raft.ask(ReadIndex(), READY_CHECK_SECONDS))
+        except (*_RETRYABLE, BridgeError):
+            return False
+        return self._sm.applied_index + READY_LAG >= index
 
     def metrics(self) -> tuple[bytes, str]:
         self._metrics.applied_index.set(self._sm.applied_index)

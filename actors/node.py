@@ -37,6 +37,9 @@ log = logging.getLogger("printfarm.node")
 # dozen young objects (futures, coroutines, dicts); with 64 in flight, a collection every 700 allocations
 # scans the same live ones again and again, and keeps promoting them towards the full collections.
 GC_YOUNG_THRESHOLD = 10_000
+# Entries the Raft log keeps before each snapshot's index (etcd keeps 5,000): a follower that lagged briefly
+# catches up from the log instead of receiving the whole snapshot.
+COMPACTION_TAIL = 5_000
 
 
 @dataclass
@@ -55,6 +58,7 @@ class NodeOptions:
     request_timeout: float = 5.0
     peer_addr_overrides: dict[str, str] = field(default_factory=dict)
     max_event_streams: int = MAX_STREAMS
+    compaction_tail: int = COMPACTION_TAIL
 
 
 class _Server(uvicorn.Server):
@@ -104,7 +108,10 @@ class Node:
         transport.cluster_id = storage.cluster_id
         storage.on_fsync = metrics.observe_fsync
         config = RaftConfig(
-            node_id=opts.node_id, election_ticks=opts.election_ticks, heartbeat_ticks=opts.heartbeat_ticks
+            node_id=opts.node_id,
+            election_ticks=opts.election_ticks,
+            heartbeat_ticks=opts.heartbeat_ticks,
+            compaction_tail=opts.compaction_tail,
         )
         core = RaftNode(config, recovered, random.Random())
         metrics.track_peer_drops(transport.stats.as_dict)

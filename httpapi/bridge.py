@@ -100,6 +100,10 @@ class Bridge(Protocol):
         """Knows a leader and has applied everything it knows to be committed."""
         ...
 
+    async def caught_up(self) -> bool:
+        """is_ready(), and applied what the leader had committed when asked (within a small lag)."""
+        ...
+
     def metrics(self) -> tuple[bytes, str]:
         """Prometheus exposition body and its content type."""
         ...

@@ -349,6 +349,7 @@ class Storage:
         snapshots.write(self._dir / "snap", snapshot, durations)
         if job.reset:
             self._wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+        self._wal.roll()
         self._wal.compact(snapshot.index, durations)
         snapshots.prune(self._dir / "snap", durations)
 

@@ -95,6 +95,9 @@ class FakeBridge:
     def is_ready(self) -> bool:
         return self.ready
 
+    async def caught_up(self) -> bool:
+        return self.ready
+
     def metrics(self) -> tuple[bytes, str]:
         self._requests.inc()
         return generate_latest(self._registry), CONTENT_TYPE_LATEST
