@@ -70,6 +70,22 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
     help="Snapshot the farm after this many applied entries.",
 )
 @click.option("--request-timeout", "request_timeout", type=click.FloatRange(0.1, 300), default=5.0)
+@click.option(
+    "--max-event-streams",
+    "max_event_streams",
+    type=click.IntRange(1, 100_000),
+    default=256,
+    show_default=True,
+    help="Event streams (SSE) served at once; one more is 503 too_many_streams.",
+)
+@click.option(
+    "--compaction-tail",
+    "compaction_tail",
+    type=click.IntRange(0, None),
+    default=5_000,
+    show_default=True,
+    help="Log entries kept before each snapshot, so a briefly lagging follower catches up from the log.",
+)
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
 @click.option(
     "--cluster-key",
@@ -101,6 +117,8 @@ def node(
     heartbeat_ticks: int,
     snapshot_every: int,
     request_timeout: float,
+    max_event_streams: int,
+    compaction_tail: int,
     overrides: dict[str, str],
     cluster_key: str | None,
     insecure_peers: bool,
@@ -139,6 +157,8 @@ def node(
         cluster_key=key,
         insecure_peers=insecure_peers,
         **front_door,
+        max_event_streams=max_event_streams,
+        compaction_tail=compaction_tail,
     )
     try:
         check_peer_security(options)

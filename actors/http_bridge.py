@@ -16,7 +16,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
@@ -33,13 +33,13 @@ from actors.consensus import NotLeaderAnymore, ProposeAndAwait, RaftActor, ReadI
 from actors.frame_limits import MAX_ENTRY_BYTES
 from actors.membership import Join, MembershipActor, Remove
 from actors.metrics import NodeMetrics
-from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor, events_after
+from actors.state_machine import LeadershipLost, QueryAt, StateMachineActor
 from actors.transport import Transport
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
 from farm.quota import may_grow, quota_exceeded
-from farm.results import Event, Ok, Outcome, Rejected
+from farm.results import Ok, Outcome, Rejected
 from farm.roles import Role as TokenRole
 from farm.roles import encoded_command_role
 from farm.tokens import TokenTable, authorize
@@ -47,6 +47,7 @@ from httpapi.bridge import (
     CALLER_ROLE,
     BridgeError,
     Consistency,
+    EventStream,
     MemberInfo,
     NodeStopping,
     NoLeader,
@@ -78,6 +79,10 @@ class _Retry(Exception):
     """This attempt failed in a way another attempt (maybe at another leader) can fix."""
 
 
+# /readyz: a node is ready once it has applied the leader's commit index as of the check, give or take this
+# many entries (a follower under steady writes is always a few behind; one replaying a backlog is not).
+READY_LAG = 100
+READY_CHECK_SECONDS = 1.0
 _RETRYABLE = (_Retry, NotLeader, ProposalDropped, LeadershipLost, NotLeaderAnymore, TimeoutError)
 
 
@@ -254,20 +259,24 @@ class HttpBridgeActor(Actor):
         node = self._raft.node
         return node.leader_id is not None and self._sm.applied_index >= node.commit_index
 
+    async def caught_up(self) -> bool:
+        """Applied what the leader had committed when we asked (a ReadIndex round), within READY_LAG."""
+        if not self.is_ready():
+            return False
+        try:
+            index = await self._guard(self._raft.ask(ReadIndex(), READY_CHECK_SECONDS))
+        except (*_RETRYABLE, BridgeError):
+            return False
+        return self._sm.applied_index + READY_LAG >= index
+
     def metrics(self) -> tuple[bytes, str]:
         self._metrics.applied_index.set(self._sm.applied_index)
         return self._metrics.exposition()
 
-    async def events(self, after_index: int) -> AsyncIterator[Event]:
+    async def open_events(self, after_index: int) -> EventStream:
         self._check_running()
-        stream = events_after(self._sm, after_index, self.request_timeout)
-        try:
-            async for event in stream:
-                yield event
-        except (ActorStopped, ActorCrashed) as exc:
-            raise NodeStopping(str(exc)) from exc
-        finally:
-            await stream.aclose()
+        # The fan-out is the state machine's own object, called in its loop: no mailbox trip needed.
+        return self._sm.events.subscribe(after_index)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._metrics.observe_request(method, route, status, seconds)

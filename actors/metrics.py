@@ -85,6 +85,20 @@ class NodeMetrics:
         printfarm_peer_frames_dropped_total{reason=...} (reason: the transport's dropped_* field)."""
         self.registry.register(_PeerDrops(self._node_id, read))
 
+    def track_event_streams(self, fanout: Any) -> None:
+        """The event fan-out's figures (actors/event_fanout.py), read when scraped."""
+        streams = self._one(Gauge, "printfarm_event_streams", "Event streams open on this node")
+        streams.set_function(lambda: fanout.streams)
+        backlog = self._one(Gauge, "printfarm_event_backlog_bytes", "Bytes of encoded events kept for resume")
+        backlog.set_function(lambda: fanout.backlog_size)
+        for name, help_text in (
+            ("refused", "Event streams refused at the cap (503 too_many_streams)"),
+            ("dropped", "Event streams closed because they fell behind"),
+            ("resets", "Event streams told to re-read (resume point older than the backlog)"),
+        ):
+            gauge = self._one(Gauge, f"printfarm_event_streams_{name}", help_text)
+            gauge.set_function(lambda name=name: getattr(fanout.stats, name))
+
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 

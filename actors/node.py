@@ -20,6 +20,7 @@ import uvicorn
 from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
+from actors.event_fanout import MAX_STREAMS, EventFanout
 from actors.http_bridge import HttpBridgeActor
 from actors.http_limits import HttpLimits, file_limits, limited_protocol
 from actors.http_protocol import CoalescingHttpToolsProtocol
@@ -41,6 +42,9 @@ log = logging.getLogger("printfarm.node")
 # dozen young objects (futures, coroutines, dicts); with 64 in flight, a collection every 700 allocations
 # scans the same live ones again and again, and keeps promoting them towards the full collections.
 GC_YOUNG_THRESHOLD = 10_000
+# Entries the Raft log keeps before each snapshot's index (etcd keeps 5,000): a follower that lagged briefly
+# catches up from the log instead of receiving the whole snapshot.
+COMPACTION_TAIL = 5_000
 
 
 @dataclass
@@ -68,6 +72,8 @@ class NodeOptions:
     head_timeout: float = 10.0
     max_connections: int = 1024
     max_state_bytes: int = 1 << 30
+    max_event_streams: int = MAX_STREAMS
+    compaction_tail: int = COMPACTION_TAIL
 
 
 class _Server(uvicorn.Server):
@@ -120,7 +126,10 @@ class Node:
         transport.cluster_id = storage.cluster_id
         storage.on_fsync = metrics.observe_fsync
         config = RaftConfig(
-            node_id=opts.node_id, election_ticks=opts.election_ticks, heartbeat_ticks=opts.heartbeat_ticks
+            node_id=opts.node_id,
+            election_ticks=opts.election_ticks,
+            heartbeat_ticks=opts.heartbeat_ticks,
+            compaction_tail=opts.compaction_tail,
         )
         core = RaftNode(config, recovered, random.Random())
         metrics.track_peer_drops(transport.stats.as_dict)
@@ -132,8 +141,10 @@ class Node:
             snapshot_every=opts.snapshot_every,
             supervisor=supervise,
             max_state_bytes=opts.max_state_bytes,
+            events=EventFanout(max_streams=opts.max_event_streams),
         )
         metrics.state_bytes.set_function(lambda: state_machine.state_size.value)
+        metrics.track_event_streams(state_machine.events)
         self.raft = raft = RaftActor(
             core,
             storage,

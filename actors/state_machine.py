@@ -3,8 +3,8 @@
 Committed entries arrive in log order from the RaftActor. A write waits on (index, term): whatever entry is
 applied at that index answers it, and if that entry has another term the proposal was lost with its leader
 (the bridge retries with the same idempotency key, so it still applies once). Reads wait until the applied
-index reaches their read index. Every `snapshot_every` applied entries the farm is snapshotted, saved and
-the log compacted.
+index reaches their read index. Every `snapshot_every` applied entries the farm is snapshotted (in a
+forked child: actors/snapshot_fork.py), saved and the log compacted.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import heapq
 import itertools
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from actors import farm_restore, snapshot_fork
 from actors.base import Actor, reject, resolve
+from actors.event_fanout import EventFanout
 from actors.state_size import StateSize
 from farm.queries import Query
-from farm.results import Event, Ok, Outcome
+from farm.results import Ok, Outcome
 from farm.state import FarmState
 from raft.codec import CodecError, decode_conf_change
 from raft.types import Entry, EntryKind, Membership, Snapshot
@@ -30,8 +32,6 @@ from raft.types import Entry, EntryKind, Membership, Snapshot
 log = logging.getLogger(__name__)
 
 RECENT_RESULTS = 4096  # outcomes kept for a write waiter that arrives just after its entry applied
-EVENT_BACKLOG = 10000  # events kept for Last-Event-ID resume
-SUBSCRIBER_QUEUE = 1024  # events a subscriber may lag before it is dropped
 
 
 class LeadershipLost(Exception):
@@ -75,45 +75,8 @@ class LeadershipMoved:
 
 
 @dataclass(frozen=True, slots=True)
-class Subscribe:
-    after_index: int
-
-
-@dataclass(frozen=True, slots=True)
 class SnapshotTaken:
     snapshot: Snapshot
-
-
-class Subscription:
-    """One event-stream consumer: a bounded queue; falling behind ends the stream (the client resumes)."""
-
-    def __init__(self, backlog: list[Event]) -> None:
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE + len(backlog))
-        self.closed = False
-        for event in backlog:
-            self.queue.put_nowait(event)
-
-    def offer(self, event: Event) -> bool:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.closed = True
-            return False
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        if not self.queue.full():
-            self.queue.put_nowait(None)
-
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while True:
-            if self.closed and self.queue.empty():
-                return
-            event = await self.queue.get()
-            if event is None:
-                return
-            yield event
 
 
 SaveSnapshot = Callable[[Snapshot], Awaitable[None]]
@@ -131,6 +94,8 @@ class StateMachineActor(Actor):
         supervisor: Any = None,
         mailbox_size: int = 8192,
         max_state_bytes: int | None = None,
+        events: EventFanout | None = None,
+        fork_snapshots: bool = True,
     ) -> None:
         super().__init__(f"{node_id}.state_machine", mailbox_size=mailbox_size, supervisor=supervisor)
         self.farm = FarmState()
@@ -142,12 +107,13 @@ class StateMachineActor(Actor):
         self._compact = compact
         self._snapshot_every = snapshot_every
         self._snapshotting = False
+        self._fork_snapshots = fork_snapshots
+        self.last_snapshot_build_seconds = 0.0
         self._recent: OrderedDict[int, tuple[int, Outcome]] = OrderedDict()
         self._writes: dict[int, list[tuple[int, asyncio.Future[Any]]]] = {}
         self._reads: list[tuple[int, int, Query, asyncio.Future[Any]]] = []
         self._read_seq = itertools.count()
-        self._events: deque[Event] = deque(maxlen=EVENT_BACKLOG)
-        self._subscribers: set[Subscription] = set()
+        self.events = events or EventFanout()
         self.applied_listeners: list[Callable[[int], None]] = []
         self.state_size = StateSize(max_state_bytes)
         if snapshot is not None:
@@ -162,9 +128,7 @@ class StateMachineActor(Actor):
             case QueryAt(query, index):
                 return self._query_at(query, index, self.current_reply)
             case Restore(snapshot):
-                self._restore(snapshot)
-            case Subscribe(after_index):
-                return self._subscribe(after_index)
+                await self._install(snapshot)
             case LeadershipMoved():
                 self._fail_writes(LeadershipLost("this node stopped leading before the entry applied"))
             case SnapshotTaken(snapshot):
@@ -179,9 +143,7 @@ class StateMachineActor(Actor):
 
     def close_streams(self) -> None:
         """End every event stream (the node is stopping)."""
-        for subscription in self._subscribers:
-            subscription.close()
-        self._subscribers.clear()
+        self.events.close_all()
 
     # --- applying ------------------------------------------------------------------------------------
 
@@ -203,6 +165,7 @@ class StateMachineActor(Actor):
                     resolve(future, outcome)
                 else:
                     reject(future, LeadershipLost(f"entry {entry.index} was replaced by a new leader"))
+        self.events.flush()
         self._serve_reads()
         for listener in self.applied_listeners:
             listener(self.applied_index)
@@ -219,7 +182,7 @@ class StateMachineActor(Actor):
             return Ok(None)  # a new leader's no-op
         applied = self.farm.apply(entry.index, entry.data)
         for event in applied.events:
-            self._publish(event)
+            self.events.publish(event)
         return applied.outcome
 
     def _remember(self, index: int, term: int, outcome: Outcome) -> None:
@@ -227,15 +190,27 @@ class StateMachineActor(Actor):
         while len(self._recent) > RECENT_RESULTS:
             self._recent.popitem(last=False)
 
-    def _restore(self, snapshot: Snapshot) -> None:
+    async def _install(self, snapshot: Snapshot) -> None:
+        """A snapshot the leader sent: decoded off the loop (further messages wait in the mailbox)."""
         if snapshot.index <= self.applied_index and self.applied_index:
             return
-        self.farm = FarmState.restore(snapshot.data)
+        farm = await farm_restore.restore_off_loop(snapshot.data)
+        old, self.farm = self.farm, farm
+        self._restore(snapshot, farm)
+        self.spawn(farm_restore.release(old), "release-replaced-farm")
+        del old
+
+    def _restore(self, snapshot: Snapshot, farm: FarmState | None = None) -> None:
+        if snapshot.index <= self.applied_index and self.applied_index:
+            return
+        self.farm = farm if farm is not None else farm_restore.restore_here(snapshot.data)
         self.state_size.measured(len(snapshot.data))
         self.applied_index = snapshot.index
         self.applied_term = snapshot.term
         self.membership = snapshot.membership
         self.snapshot_index = snapshot.index
+        # The bootstrap snapshot holds no farm at all: no change, hence no event, came before it.
+        self.events.restored(snapshot.index if snapshot.data else 0)
         self._recent.clear()
         log.info("%s: restored the farm from a snapshot at index %d", self.name, snapshot.index)
         self._fail_writes(
@@ -283,23 +258,6 @@ class StateMachineActor(Actor):
             if not future.done():
                 future.set_result(self.farm.query(query))
 
-    # --- events ------------------------------------------------------------------------------------------
-
-    def _publish(self, event: Event) -> None:
-        self._events.append(event)
-        for subscription in list(self._subscribers):
-            if not subscription.offer(event):
-                log.info("%s: dropped an event subscriber that fell behind", self.name)
-                self._subscribers.discard(subscription)
-
-    def _subscribe(self, after_index: int) -> Subscription:
-        subscription = Subscription([event for event in self._events if event.index > after_index])
-        self._subscribers.add(subscription)
-        return subscription
-
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
-
     # --- snapshots ---------------------------------------------------------------------------------------
 
     def _maybe_snapshot(self) -> None:
@@ -315,25 +273,28 @@ class StateMachineActor(Actor):
             self._take_snapshot()
 
     def _take_snapshot(self) -> None:
-        snapshot = Snapshot(self.applied_index, self.applied_term, self.membership, self.farm.snapshot())
-        self.state_size.measured(len(snapshot.data))
         self._snapshotting = True
-        self.spawn(self._persist_snapshot(snapshot), f"snapshot-{snapshot.index}")
+        index, term, membership = self.applied_index, self.applied_term, self.membership
+        if self._fork_snapshots and snapshot_fork.can_fork():
+            # Forked now, at this applied index: the child encodes while we go on applying.
+            build = snapshot_fork.start(self.farm.snapshot)
+            self.spawn(self._persist_built(index, term, membership, build), f"snapshot-{index}")
+        else:
+            snapshot = Snapshot(index, term, membership, self.farm.snapshot())
+            self.spawn(self._persist_snapshot(snapshot), f"snapshot-{index}")
+
+    async def _persist_built(
+        self, index: int, term: int, membership: Membership, build: snapshot_fork.ForkedBuild
+    ) -> None:
+        started = time.perf_counter()
+        data = await build.result()  # a failed child crashes the node, as a failed disk does
+        self.last_snapshot_build_seconds = time.perf_counter() - started
+        await self._persist_snapshot(Snapshot(index, term, membership, data))
 
     async def _persist_snapshot(self, snapshot: Snapshot) -> None:
+        self.state_size.measured(len(snapshot.data))
         await self._save_snapshot(snapshot)  # a disk failure here crashes the node, on purpose
         await self._compact(snapshot)
         log.info("%s: snapshot at index %d saved, log compacted", self.name, snapshot.index)
         await self.deliver(SnapshotTaken(snapshot))
 
-
-async def events_after(
-    state_machine: StateMachineActor, after_index: int, timeout: float
-) -> AsyncGenerator[Event, None]:
-    """Every event after `after_index` (as far as the backlog reaches), then live ones."""
-    subscription: Subscription = await state_machine.ask(Subscribe(after_index), timeout)
-    try:
-        async for event in subscription:
-            yield event
-    finally:
-        state_machine.unsubscribe(subscription)

@@ -22,6 +22,7 @@ from farm.refusals import not_found
 from farm.results import Ok, Outcome, Page, Rejected
 from farm.store import Store
 from farm.validation import check_status
+from farm.views import RecordsView
 
 
 def answer(store: Store, query: Query) -> Outcome:
@@ -91,7 +92,9 @@ def _page(table: dict[str, Any], ids: list[str], limit: int | None, offset: int)
     refusal = _paging_refusal(limit, offset)
     if refusal is not None:
         return refusal
-    chosen = ids[offset:] if limit is None else ids[offset : offset + limit]
+    if limit is None:  # everything: dicts are built a slice at a time by whoever reads the view
+        return Ok(Page(RecordsView(table, ids[offset:] if offset else ids), len(ids)))  # type: ignore[arg-type]
+    chosen = ids[offset : offset + limit]
     return Ok(Page([table[object_id].to_dict() for object_id in chosen], len(ids)))
 
 

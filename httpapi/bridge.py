@@ -5,14 +5,13 @@ actors/node.py hands a real HttpBridgeActor to create_app(); tests hand a fake.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from farm.commands import Command
 from farm.queries import Query
-from farm.results import Event, Outcome
+from farm.results import Outcome
 from farm.roles import NODE
 from farm.tokens import TokenTable
 
@@ -39,6 +38,27 @@ class RequestTimeout(BridgeError):
 
 class NodeStopping(BridgeError):
     """The node is shutting down (503)."""
+
+
+class TooManyStreams(BridgeError):
+    """This node already serves its maximum of event streams (503 too_many_streams, Retry-After)."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(f"this node already serves {limit} event streams")
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class EventStream(Protocol):
+    """One subscriber's stream of encoded SSE frames (httpapi/sse.py)."""
+
+    async def read(self, timeout: float) -> bytes | None:
+        """The next frames, whole; None if nothing new came within `timeout` s; b"" once it ended."""
+        ...
+
+    def close(self) -> None:
+        """The consumer is gone."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +119,17 @@ class Bridge(Protocol):
         """Knows a leader and has applied everything it knows to be committed."""
         ...
 
+    async def caught_up(self) -> bool:
+        """is_ready(), and applied what the leader had committed when asked (within a small lag)."""
+        ...
+
     def metrics(self) -> tuple[bytes, str]:
         """Prometheus exposition body and its content type."""
         ...
 
-    def events(self, after_index: int) -> AsyncIterator[Event]:
-        """Every applied change after `after_index`, live; ends when the consumer falls behind."""
+    async def open_events(self, after_index: int) -> EventStream:
+        """Every applied change after `after_index`, then live ones; ends with a final frame if the consumer
+        falls behind. Raises TooManyStreams at the node's cap."""
         ...
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

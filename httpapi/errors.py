@@ -12,7 +12,7 @@ import falcon
 import falcon.asgi
 
 from farm.results import Rejected
-from httpapi.bridge import BridgeError, NodeStopping, NoLeader, RequestTimeout
+from httpapi.bridge import BridgeError, NodeStopping, NoLeader, RequestTimeout, TooManyStreams
 from httpapi.jsonio import dumps
 
 PROBLEM_JSON = "application/problem+json"
@@ -39,6 +39,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "no_leader": (503, "No leader"),
     "stopping": (503, "Node stopping"),
     "not_ready": (503, "Not ready"),
+    "too_many_streams": (503, "Too many event streams"),
+    "too_many_full_lists": (503, "Too many full lists"),
     "unavailable": (503, "Unavailable"),
     "change_pending": (503, "Membership change pending"),
     "timeout": (504, "Timeout"),
@@ -121,6 +123,13 @@ def _bridge_problem(error: BridgeError) -> Problem:
             "timeout",
             "The request was accepted but its outcome is not known yet; it may still "
             "apply (retry with the same Idempotency-Key).",
+        )
+    if isinstance(error, TooManyStreams):
+        return Problem(
+            "too_many_streams",
+            f"This node already serves its maximum of {error.limit} event streams; retry later or use "
+            "another node.",
+            headers={"Retry-After": str(error.retry_after)},
         )
     if isinstance(error, NodeStopping):
         return Problem(

@@ -252,7 +252,10 @@ def _paths() -> dict[str, Any]:
                 "data = Event.",
                 "description": "Resume with Last-Event-ID (or ?after=); without either the stream starts at "
                 "this node's applied index. One entry may emit several events; only the last of them carries "
-                "the id. The stream ends if the client falls behind; reconnect.",
+                "the id. A resume point older than the node's backlog gets `event: reset` "
+                '(data {"oldest_index": N}: re-read, events before N are gone) before the stream goes on; a '
+                "client that falls behind gets `event: dropped` and the stream ends: reconnect with "
+                "Last-Event-ID.",
                 "parameters": [
                     {
                         "name": "Last-Event-ID",
@@ -274,6 +277,10 @@ def _paths() -> dict[str, Any]:
                         "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     **_errors("Unprocessable"),
+                    "503": problem_response(
+                        "too_many_streams (this node serves its maximum of event streams) or stopping.",
+                        retry_after=True,
+                    ),
                 },
             }
         },

@@ -14,6 +14,7 @@ from httpapi.validation import (
     ID_PATTERN,
     MAX_BODY_BYTES,
     MAX_ID_CHARS,
+    MAX_LIMIT,
     MAX_PAGE_NUMBER,
 )
 
@@ -259,8 +260,9 @@ PARAMETERS: dict[str, Any] = {
         "name": "limit",
         "in": "query",
         "required": False,
-        "description": "At most this many items.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NUMBER},
+        "description": "At most this many items (a page). Without limit the list is every item, streamed; "
+        "more such lists at once than a node serves (4) is 503 too_many_full_lists with Retry-After.",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT},
     },
     "offset": {
         "name": "offset",

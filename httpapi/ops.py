@@ -27,10 +27,10 @@ class ReadyResource:
         self._bridge = bridge
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        if not self._bridge.is_ready():
+        if not await self._bridge.caught_up():
             raise Problem(
                 "not_ready",
-                "This node does not know a leader or has not applied its commit index yet.",
+                "This node does not know a leader or has not yet applied what the leader has committed.",
                 headers={"Retry-After": "1"},
             )
         resp.content_type = JSON

@@ -10,7 +10,9 @@ import falcon
 import falcon.asgi
 
 from farm.results import Ok, Outcome, Page
-from httpapi.errors import rejected
+from farm.views import RecordsView
+from httpapi.errors import Problem, rejected
+from httpapi.full_lists import PERMITS, RETRY_AFTER_SECONDS, SLICE, FullListBody
 from httpapi.jsonio import dumps
 
 JSON = falcon.MEDIA_JSON
@@ -35,8 +37,21 @@ def send_outcome(resp: falcon.asgi.Response, outcome: Outcome) -> None:
 
 def send_page(resp: falcon.asgi.Response, outcome: Outcome) -> None:
     page: Page = value_of(outcome)
+    items = page.items
+    if isinstance(items, RecordsView) and len(items) > SLICE:
+        if not PERMITS.try_take():
+            raise Problem(
+                "too_many_full_lists",
+                f"This node is already streaming {PERMITS.limit} lists without a limit; retry shortly, or "
+                "page with limit and offset.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        resp.set_header("X-Total-Count", str(page.total))
+        resp.content_type = JSON
+        resp.stream = FullListBody(items, PERMITS)
+        return
     resp.set_header("X-Total-Count", str(page.total))
-    send_json(resp, page.items)
+    send_json(resp, items if type(items) is list else list(items))
 
 
 def send_created(resp: falcon.asgi.Response, outcome: Outcome, collection: str, object_id: str) -> None:

@@ -20,6 +20,7 @@ from httpapi.jsonio import loads
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = MAX_ID_LENGTH
 MAX_PAGE_NUMBER = 1_000_000_000
+MAX_LIMIT = 1000  # a page; without `limit` a list is everything, streamed (httpapi/full_lists.py)
 CONSISTENCIES = ("linearizable", "stale")
 
 # An id follows the farm's rule (farm/validation.py, used below): 1..128 printable characters (Python's
@@ -129,7 +130,7 @@ def consistency(params: dict[str, Any]) -> str:
 
 
 def paging(params: dict[str, Any]) -> tuple[int | None, int]:
-    limit = query_int(params, "limit", MAX_PAGE_NUMBER)
+    limit = query_int(params, "limit", MAX_LIMIT)
     offset = query_int(params, "offset", MAX_PAGE_NUMBER)
     return limit, offset or 0
 

@@ -18,6 +18,9 @@ class RaftConfig:
     snapshot_chunk_bytes: int = 256 * 1024
     pre_vote: bool = True
     check_quorum: bool = True
+    # Entries kept before a snapshot's index when compacting (etcd keeps 5,000): a follower that lagged
+    # briefly catches up from the log instead of needing the whole snapshot.
+    compaction_tail: int = 0
 
     def __post_init__(self) -> None:
         if not self.node_id:

@@ -255,9 +255,11 @@ class RaftNode(
             self._campaign(pre_vote=self.config.pre_vote, transfer=False)
 
     def compact(self, snapshot: Snapshot) -> None:
-        """The application persisted `snapshot` (at an applied index): forget the log up to it."""
+        """The application persisted `snapshot` (at an applied index): forget the log up to it, except the
+        last `config.compaction_tail` entries before it; lagging followers are sent `snapshot`."""
         index = snapshot.index
-        if index <= self.log.snapshot_index:
+        held = self._last_snapshot.index if self._last_snapshot is not None else 0
+        if index <= max(self.log.snapshot_index, held):
             return
         if index > self.log.applying:
             raise ValueError(
@@ -269,9 +271,11 @@ class RaftNode(
             )
         if not same_members(snapshot.membership, self._configs.at(index)):
             raise ValueError(f"snapshot at {index} carries a membership that was not in force there")
-        self.log.compact(index)
-        self._configs.compact_to(index)
         self._last_snapshot = snapshot
+        point = index - self.config.compaction_tail
+        if point > self.log.snapshot_index:
+            self.log.compact(point)
+            self._configs.compact_to(point)
 
     def snapshot_for(self, index: int, data: bytes) -> Snapshot:
         """A snapshot of the state machine at applied index `index`, with the term and membership there."""

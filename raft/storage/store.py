@@ -355,6 +355,7 @@ class Storage:
         snapshots.write(self._dir / "snap", snapshot, durations, floor)
         if job.reset:
             wal.append([reset_item(snapshot.index, snapshot.term)], snapshot.index, None, durations)
+        wal.roll()
         # The WAL reaches back to the oldest snapshot kept, so that one can stand in for a newer one that
         # turns out corrupt; a corrupt snapshot is set aside, never counted as kept.
         oldest_kept = snapshots.prune(self._dir / "snap", durations)

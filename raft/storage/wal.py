@@ -40,6 +40,7 @@ class Wal:
         # dropping old segments can never lose it
         self.hard_state_item = hard_state_item
         self._fd: int | None = None
+        self._roll = False  # the next round starts a new segment
         if segments:
             self._fd = os.open(segments[-1].path, os.O_WRONLY | os.O_APPEND)
 
@@ -47,7 +48,8 @@ class Wal:
         self, items: list[bytes], max_index: int, hard_state_item: bytes | None, durations: list[float]
     ) -> None:
         """Writes one round and makes it durable; an OSError leaves the WAL unusable (the caller poisons)."""
-        rotate = self._fd is None or self.segments[-1].size >= self.segment_bytes
+        rotate = self._fd is None or self._roll or self.segments[-1].size >= self.segment_bytes
+        self._roll = False
         if rotate:
             self._open_segment()
             if self.hard_state_item is not None and hard_state_item is None:
@@ -72,6 +74,13 @@ class Wal:
             os.close(self._fd)  # every round in it was synced before this one started
         self._fd = fd
         self.segments.append(SegmentInfo(path, self.next_seq, 0, 0))
+
+    def roll(self) -> None:
+        """Start a new segment with the next round. Called at each snapshot, so that the segment written
+        before it can go at the next one: a restart then replays about one snapshot interval of entries,
+        not a whole segment of up to segment_bytes whose entries the snapshot already holds."""
+        if self._fd is not None and self.segments and self.segments[-1].size:
+            self._roll = True
 
     def compact(self, upto_index: int, durations: list[float]) -> None:
         """Deletes the oldest segments while every index they mention is at or below `upto_index`."""

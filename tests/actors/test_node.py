@@ -131,14 +131,15 @@ def test_followers_forward_writes_once_per_key_and_serve_events(tmp_path: Path) 
         try:
             leader = next(n for n in nodes if n.bridge.raft_state() == "Leader")
             follower = next(n for n in nodes if n is not leader)
-            stream = follower.bridge.events(follower.state_machine.applied_index)
+            stream = await follower.bridge.open_events(follower.state_machine.applied_index)
             first = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
             again = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
             assert first == again == Ok({"id": "p1", "company": "HP", "model": "L12"})
             refused = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-2")
             assert isinstance(refused, Rejected) and refused.code == "already_exists"
-            event = await anext(aiter(stream))
-            assert (event.type, event.data["id"]) == ("printer.created", "p1")
+            frame = (await stream.read(5)).decode()
+            assert frame.startswith("event: printer.created\n") and '"id":"p1"' in frame
+            stream.close()
             for node in nodes:
                 assert printers(await node.bridge.read(ListPrinters())) == ["p1"]
             assert follower.metrics.forwarded._value.get() >= 3

@@ -3,18 +3,17 @@
 Tokens work as on a node: the HTTP layer authenticates against the fake's farm, and every write and cluster
 call is authorized again as the leader does, with the caller's role (httpapi.bridge.CALLER_ROLE).
 Knobs: `failure` (a BridgeError every write, linearizable read and cluster call raises), `role`, `ready`,
-`live_events` (events() waits for new events, not ending after the backlog). It records all it is asked.
+`live_events` (a stream waits for new events, not ending after the backlog). It records all it is asked.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from actors.event_fanout import EventFanout
 from farm.codec import encode_command, encode_proposal
 from farm.commands import Command
 from farm.queries import Query
@@ -26,6 +25,7 @@ from httpapi.bridge import (
     CALLER_ROLE,
     BridgeError,
     Consistency,
+    EventStream,
     MemberInfo,
     PendingChange,
     RaftRole,
@@ -55,7 +55,7 @@ class FakeBridge:
         self._requests = Counter(
             "printfarm_fake_requests", "Requests seen by the fake", registry=self._registry
         )
-        self._new_event: asyncio.Event | None = None
+        self.fanout = EventFanout()  # the node's own fan-out, so the HTTP tests exercise it too
 
     def _check(self) -> None:
         if self.failure is not None:
@@ -128,35 +128,42 @@ class FakeBridge:
     def is_ready(self) -> bool:
         return self.ready
 
+    async def caught_up(self) -> bool:
+        return self.ready
+
     def metrics(self) -> tuple[bytes, str]:
         self._requests.inc()
         return generate_latest(self._registry), CONTENT_TYPE_LATEST
 
     def publish(self, *events: Event) -> None:
         self.published.extend(events)
-        if self._new_event is not None:
-            self._new_event.set()
+        for event in events:
+            self.fanout.publish(event)
+        self.fanout.flush()
 
-    async def events(self, after_index: int) -> AsyncIterator[Event]:
+    async def open_events(self, after_index: int) -> EventStream:
         self.event_subscriptions.append(after_index)
-        position = 0
-        while True:
-            while position < len(self.published):
-                event = self.published[position]
-                position += 1
-                if event.index > after_index:
-                    yield event
-            if not self.live_events:
-                return
-            self._new_event = self._new_event or asyncio.Event()
-            self._new_event.clear()
-            await self._new_event.wait()
+        stream = self.fanout.subscribe(after_index)
+        return stream if self.live_events else _EndsWhenQuiet(stream)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.observed.append((method, route, status, seconds))
 
     def tokens(self) -> TokenTable:
         return self.state.tokens()
+
+
+class _EndsWhenQuiet:
+    """A stream that ends once it has handed out its backlog, as a node's does when it drops a consumer."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self._stream = stream
+
+    async def read(self, timeout: float) -> bytes | None:
+        return await self._stream.read(min(timeout, 0.01)) or b""
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def problem_of(result: Any) -> dict[str, Any]:

@@ -148,6 +148,7 @@ def test_bad_status_changes_are_422(seeded, bridge, query, field) -> None:
         ("/api/v1/filaments", "offset=-3", "offset"),
         ("/api/v1/print_jobs", "offset=", "offset"),
         ("/api/v1/print_jobs", "limit=1000000001", "limit"),
+        ("/api/v1/print_jobs", "limit=1001", "limit"),
         ("/api/v1/printers", "limit=1&limit=2", "limit"),
         ("/api/v1/printers", "consistency=Stale", "consistency"),
         ("/api/v1/printers/p1", "consistency=strong", "consistency"),

@@ -8,7 +8,9 @@ import json
 import falcon.testing
 import pytest
 
+from actors.event_fanout import EventFanout
 from farm.commands import CreatePrinter
+from farm.results import Event
 from httpapi.app import create_app
 from tests.httpapi import raw_asgi
 from tests.httpapi.fake_bridge import FakeBridge, problem_of
@@ -162,3 +164,46 @@ def test_the_stream_ends_when_the_bridge_drops_the_consumer() -> None:
 def test_a_bad_position_is_422(client, headers, query, field) -> None:
     result = client.simulate_get("/api/v1/events", headers=headers, query_string=query)
     assert (result.status_code, problem_of(result)["field"]) == (422, field)
+
+
+def test_a_resume_point_older_than_the_backlog_is_answered_with_a_reset_event() -> None:
+    bridge = FakeBridge()
+    bridge.fanout = EventFanout(backlog_events=1)
+    text = _collect(
+        bridge, headers={"Last-Event-ID": "1"}, writes=_WRITES, until=lambda t: t.count("\n\n") >= 2
+    )
+    reset, kept = _frames(text)
+    assert reset["event"] == "reset" and "id" not in reset
+    assert json.loads(reset["data"])["oldest_index"] == 3
+    assert kept["id"] == "3"
+
+
+def test_beyond_the_node_s_cap_a_stream_is_503_too_many_streams_with_retry_after() -> None:
+    fake = FakeBridge()
+    fake.fanout = EventFanout(max_streams=1)
+    fake.fanout.subscribe(0)
+    result = falcon.testing.TestClient(create_app(fake)).simulate_get("/api/v1/events")
+    assert result.status_code == 503
+    assert problem_of(result)["code"] == "too_many_streams"
+    assert int(result.headers["retry-after"]) > 0
+
+
+def test_a_consumer_that_falls_behind_gets_a_final_dropped_event() -> None:
+    bridge = FakeBridge()
+    bridge.live_events = True
+    bridge.fanout = EventFanout(stream_lag=2)
+
+    async def run() -> str:
+        app = create_app(bridge)
+        conductor = falcon.testing.ASGIConductor(app)
+        stream = conductor.simulate_get_stream("/api/v1/events", query_string="after=0")
+        async with conductor, stream as result:
+            await _read_until(result.stream, lambda t: bridge.fanout.streams == 1)
+            # three events in one applied batch: more than the stream may lag
+            bridge.publish(*(Event(index, "printer.created", {"id": f"p{index}"}) for index in (1, 2, 3)))
+            return await _read_until(result.stream, lambda t: "event: dropped" in t)
+
+    frames = _frames(asyncio.run(run()))
+    assert frames[-1]["event"] == "dropped"
+    assert json.loads(frames[-1]["data"])["reason"] == "slow_consumer"
+    assert bridge.fanout.streams == 0

@@ -59,7 +59,8 @@ def test_leader_crash_failover_rejoin_and_full_restart(cluster_factory: Callable
 
 
 def test_a_far_behind_node_catches_up_through_a_snapshot(cluster_factory: Callable[..., Cluster]) -> None:
-    cluster = cluster_factory(3, extra_args=("--snapshot-every=25",))
+    # a tail shorter than node3's lag: the leader no longer holds the entries it missed
+    cluster = cluster_factory(3, extra_args=("--snapshot-every=25", "--compaction-tail=10"))
     node1, node2, node3 = cluster.nodes
     node1.start(bootstrap=True)
     node2.start(join=node1.url)  # joining by itself at start
@@ -80,3 +81,28 @@ def test_a_far_behind_node_catches_up_through_a_snapshot(cluster_factory: Callab
     restored = [int(index) for index in re.findall(pattern, node3.log_text())]
     assert max(restored) > 25, "node3 should have been sent a snapshot, not the compacted log"
     assert node3.state() == "Follower"
+
+
+def test_a_briefly_lagging_node_catches_up_from_the_leader_s_log_tail(
+    cluster_factory: Callable[..., Cluster],
+) -> None:
+    cluster = cluster_factory(3, extra_args=("--snapshot-every=25",))  # the default tail: 5,000 entries
+    node1, node2, node3 = cluster.nodes
+    node1.start(bootstrap=True)
+    node2.start(join=node1.url)
+    node3.start(join=node1.url)
+    cluster.wait_converged(30)
+    create(node1, "p000")
+
+    node3.stop()
+    leader = cluster.leader()
+    for number in range(1, 61):
+        create(leader, f"p{number:03d}")
+    wait_for(lambda: "snapshot at index" in leader.log_text(), 10, what="the leader to snapshot")
+
+    node3.start()
+    expected = [f"p{number:03d}" for number in range(61)]
+    wait_for(lambda: printer_ids(node3, "stale") == expected, 30, what="node3 to catch up")
+    pattern = r"restored the farm from a snapshot at index (\d+)"
+    restored = [int(index) for index in re.findall(pattern, node3.log_text())]
+    assert max(restored, default=0) <= 25, "node3 should have caught up from the log, not a snapshot"

@@ -383,6 +383,30 @@ def test_lagging_follower_receives_the_snapshot_in_chunks() -> None:
     assert cluster.raft("n3").commit_index >= index
 
 
+@pytest.mark.parametrize("tail, sends_snapshot", [(60, False), (10, True)])
+def test_a_leader_keeps_a_tail_of_entries_after_compacting(tail: int, sends_snapshot: bool) -> None:
+    """A follower that lags by less than the tail catches up from the log; one further behind gets the
+    snapshot, which covers up to the snapshot's index (beyond the compacted point)."""
+    cluster = Cluster(IDS, compaction_tail=tail)
+    cluster.record = True
+    leader = cluster.elect("n1")
+    cluster.crash("n3")
+    start = leader.log.snapshot_index
+    for value in range(40):
+        leader.propose(b"value-%02d" % value)
+    cluster.stabilize()
+    cluster.compact("n1")
+    cluster.compact("n2")
+    snapshot_index = leader._last_snapshot.index
+    assert leader.log.snapshot_index == max(start, snapshot_index - tail) < snapshot_index
+    cluster.restart("n3")
+    settle(cluster, 5)
+    sent = [m for m in cluster.trace if isinstance(m, InstallSnapshot) and m.recipient == "n3"]
+    assert bool(sent) is sends_snapshot
+    assert all(m.index == snapshot_index for m in sent)
+    assert cluster.nodes["n3"].app.items == cluster.nodes["n1"].app.items
+
+
 def test_compaction_refuses_an_index_not_yet_applied() -> None:
     cluster = Cluster(IDS)
     leader = cluster.elect("n1")

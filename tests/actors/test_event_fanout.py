@@ -1,0 +1,112 @@
+"""EventFanout: one encoding per event for every stream, bounded backlog and lag, explicit reset and drop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from actors.event_fanout import EventFanout
+from farm.results import Event
+from httpapi.bridge import TooManyStreams
+
+
+def event(index: int, size: int = 10, last: bool = True) -> Event:
+    return Event(index, "printer.created", {"id": f"p{index}", "pad": "x" * size}, last)
+
+
+def frames(data: bytes) -> list[dict[str, str]]:
+    blocks = [block for block in data.decode().split("\n\n") if block]
+    return [dict(line.split(": ", 1) for line in block.split("\n")) for block in blocks]
+
+
+def publish(fanout: EventFanout, *indexes: int, size: int = 10) -> None:
+    for index in indexes:
+        fanout.publish(event(index, size))
+    fanout.flush()
+
+
+def read(stream, timeout: float = 0.01) -> bytes | None:
+    return asyncio.run(stream.read(timeout))
+
+
+def test_every_stream_gets_the_same_encoded_bytes() -> None:
+    fanout = EventFanout()
+    one, two = fanout.subscribe(0), fanout.subscribe(0)
+    publish(fanout, 1)
+    assert fanout._frames[0] is fanout._frames[-1]
+    first, second = read(one), read(two)
+    assert first == second
+    assert [f["id"] for f in frames(first)] == ["1"]
+    assert json.loads(frames(first)[0]["data"])["data"]["id"] == "p1"
+
+
+def test_a_resume_point_older_than_the_backlog_gets_an_explicit_reset() -> None:
+    fanout = EventFanout(backlog_events=5)
+    publish(fanout, *range(1, 21))
+    assert fanout.floor == 15
+    got = frames(read(fanout.subscribe(3)))
+    assert got[0]["event"] == "reset"
+    assert json.loads(got[0]["data"])["oldest_index"] == 16
+    assert [f["id"] for f in got[1:]] == ["16", "17", "18", "19", "20"]
+    # a resume point the backlog still covers: no reset
+    assert [f.get("event") for f in frames(read(fanout.subscribe(17)))] == ["printer.created"] * 3
+    assert fanout.stats.resets == 1
+
+
+def test_the_backlog_has_a_byte_budget_and_evicts_whole_indexes() -> None:
+    fanout = EventFanout(backlog_bytes=4000)
+    for index in range(1, 50):
+        fanout.publish(event(index, size=500, last=False))
+        fanout.publish(event(index, size=500))
+        fanout.flush()
+        assert fanout.backlog_size <= 4000
+    kept = fanout._indexes[fanout._start :]
+    assert kept[0] == fanout.floor + 1 and kept.count(kept[0]) == 2
+
+
+def test_a_stream_that_falls_behind_ends_with_a_dropped_event() -> None:
+    fanout = EventFanout(stream_lag=10)
+    slow = fanout.subscribe(0)
+    publish(fanout, *range(1, 6))
+    assert len(frames(read(slow))) == 5  # keeps up so far
+    publish(fanout, *range(6, 30))
+    assert fanout.streams == 0 and fanout.stats.dropped == 1  # its slot is free at once
+    last = frames(read(slow))
+    assert [f["event"] for f in last] == ["dropped"]
+    assert json.loads(last[0]["data"])["last_index"] == 5  # where to resume from
+    assert read(slow) == b""
+
+
+def test_the_cap_refuses_one_stream_more_and_a_closed_stream_frees_its_slot() -> None:
+    fanout = EventFanout(max_streams=2)
+    first, _second = fanout.subscribe(0), fanout.subscribe(0)
+    with pytest.raises(TooManyStreams) as refused:
+        fanout.subscribe(0)
+    assert refused.value.retry_after > 0 and fanout.stats.refused == 1
+    first.close()
+    fanout.subscribe(0)
+    assert fanout.streams == 2
+
+
+def test_a_quiet_stream_times_out_and_wakes_on_publish() -> None:
+    async def scenario() -> None:
+        fanout = EventFanout()
+        stream = fanout.subscribe(0)
+        assert await stream.read(0.01) is None
+        reader = asyncio.ensure_future(stream.read(5))
+        await asyncio.sleep(0)
+        publish(fanout, 1)
+        assert [f["id"] for f in frames(await asyncio.wait_for(reader, 1))] == ["1"]
+        fanout.close_all()
+        assert await stream.read(1) == b""
+
+    asyncio.run(scenario())
+
+
+def test_a_resume_point_ahead_of_this_node_skips_what_the_client_has() -> None:
+    fanout = EventFanout()
+    stream = fanout.subscribe(3)
+    publish(fanout, 1, 2, 3, 4)
+    assert [f["id"] for f in frames(read(stream))] == ["4"]
