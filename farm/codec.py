@@ -22,9 +22,13 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
+    DispatchJob,
+    EndJobFromPrinter,
+    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
+    SetPrinterConnection,
     UpdateFilament,
     UpdateJob,
     UpdatePrinter,
@@ -55,6 +59,11 @@ _TAGS: dict[type, int] = {
     UpdateJob: 21,
     ReportProgress: 22,
     RetryJob: 23,
+    # printer connections: 15..19
+    SetPrinterConnection: 15,
+    ReportPrinterState: 16,
+    DispatchJob: 17,
+    EndJobFromPrinter: 18,
 }
 _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}

@@ -75,3 +75,36 @@ def shown(kind: str | None, url: str | None) -> dict[str, Any] | None:
     if kind is None or url is None:
         return None
     return {"kind": kind, "url": url, "api_key": MASKED_KEY}
+
+
+MAX_FILE_LENGTH = 255
+
+
+def check_file(value: Any, field: str) -> Rejected | None:
+    """A file in OctoPrint's local storage: a relative path ("cube.gcode", "parts/cube.gcode")."""
+    if type(value) is not str:
+        return _invalid(field, f"{field} must be a string")
+    if not 0 < len(value) <= MAX_FILE_LENGTH:
+        return _invalid(field, f"{field} must be 1 to {MAX_FILE_LENGTH} characters long")
+    if not value.isprintable() or "\\" in value:
+        return _invalid(field, f"{field} must be printable, without backslashes")
+    if value.startswith("/") or any(part in ("", ".", "..") for part in value.split("/")):
+        return _invalid(
+            field, f"{field} must be a path inside OctoPrint's local storage, as in parts/cube.gcode"
+        )
+    return None
+
+
+def connection_refusal(kind: Any, url: Any, api_key: Any, prefix: str) -> Rejected | None:
+    """All three settings or none; each by its rule. `prefix` names the fields ("connection.")."""
+    if kind is None and url is None and api_key is None:
+        return None
+    for value, name, check in (
+        (kind, "kind", check_kind),
+        (url, "url", check_url),
+        (api_key, "api_key", check_api_key),
+    ):
+        refusal = check(value, prefix + name)
+        if refusal is not None:
+            return refusal
+    return None

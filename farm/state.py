@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from farm import filaments, jobs, printers, reads, workflow
+from farm import filaments, jobs, links, printers, reads, workflow
 from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
     ClearBed,
@@ -16,9 +16,13 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
+    DispatchJob,
+    EndJobFromPrinter,
+    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
+    SetPrinterConnection,
     UpdateFilament,
     UpdateJob,
     UpdatePrinter,
@@ -43,6 +47,10 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     UpdateJob: workflow.update_job,
     ReportProgress: workflow.report_progress,
     RetryJob: workflow.retry_job,
+    SetPrinterConnection: links.set_connection,
+    ReportPrinterState: links.report_state,
+    DispatchJob: links.dispatch_job,
+    EndJobFromPrinter: links.end_job,
 }
 
 
