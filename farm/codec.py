@@ -24,10 +24,14 @@ from farm.commands import (
     CreateToken,
     DeleteFilament,
     DeletePrinter,
+    DispatchJob,
+    EndJobFromPrinter,
+    ReportPrinterState,
     ReportProgress,
     RetryJob,
     RevokeToken,
     SetJobStatus,
+    SetPrinterConnection,
     UpdateFilament,
     UpdateJob,
     UpdatePrinter,
@@ -62,6 +66,11 @@ _TAGS: dict[type, int] = {
     BootstrapAcl: 40,
     CreateToken: 41,
     RevokeToken: 42,
+    # printer connections: 15..19
+    SetPrinterConnection: 15,
+    ReportPrinterState: 16,
+    DispatchJob: 17,
+    EndJobFromPrinter: 18,
 }
 _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}

@@ -13,6 +13,10 @@ class CreatePrinter:
     id: str
     company: str
     model: str
+    # its OctoPrint connection, if created with one (farm/connections.py)
+    connection_kind: str | None = None
+    connection_url: str | None = None
+    connection_api_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class CreateJob:
     print_weight_in_grams: int
     details: str = ""
     priority: int = 0
+    file: str | None = None  # a G-code file in the printer's OctoPrint local storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,48 @@ class CreateToken:
 @dataclass(frozen=True, slots=True)
 class RevokeToken:
     token_id: str
+# --- printer connections (API.md, "Printer connections (OctoPrint)"; handlers in farm/links.py) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrinterConnection:
+    """Connect a printer to its OctoPrint (kind, url, api_key), or disconnect it (all three None)."""
+
+    printer_id: str
+    kind: str | None = None
+    url: str | None = None
+    api_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPrinterState:
+    """What a printer's connection sees: `reported_state` one of farm.lifecycle.REPORTED_STATES or None
+    (operational), `connection_state` connected / unreachable / unauthorized."""
+
+    printer_id: str
+    reported_state: str | None
+    connection_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchJob:
+    """A connection starts its printer's queue head: Running, with the file's print counts on OctoPrint at
+    the decision (how a later leader tells "not printed yet" from "printed since")."""
+
+    job_id: str
+    baseline_success: int
+    baseline_failure: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndJobFromPrinter:
+    """OctoPrint ended (or refused) a job's print: the status change with the connection's words for why."""
+
+    job_id: str
+    status: str
+    reason: str | None = None
+    used_grams: int | None = None
+    detail: str | None = None
 
 
 Command = (
@@ -145,4 +192,9 @@ Command = (
     | BootstrapAcl
     | CreateToken
     | RevokeToken
+    | SetPrinterConnection
+    | ReportPrinterState
+    | DispatchJob
+    | EndJobFromPrinter
 )
+

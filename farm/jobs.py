@@ -27,6 +27,7 @@ def create_job(store: Store, command: CreateJob, index: int, at_ms: int) -> Appl
             command.details,
             iso_ms(at_ms),
             priority=command.priority,
+            file=command.file,
         ),
     )
 

@@ -55,7 +55,8 @@ ENDS_ON_THE_BED: frozenset[str] = frozenset((DONE, FAILED))  # leave a print (or
 
 # A printer's status, derived in this order of precedence (farm/records.py, Printer.status)
 PRINTER_STATUSES: tuple[str, ...] = ("printing", "paused", "maintenance", "offline", "error", "idle")
-REPORTED_STATES: frozenset[str] = frozenset(("offline", "error"))  # what a printer's connection may report
+# what a printer's connection may report (None: operational); printing/paused: busy with no job of ours
+REPORTED_STATES: frozenset[str] = frozenset(("offline", "error", "printing", "paused"))
 
 MIN_PRIORITY = -100
 MAX_PRIORITY = 100

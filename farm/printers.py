@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from farm.commands import CreatePrinter, DeletePrinter, UpdatePrinter
+from farm.links import connection_of
 from farm.records import Printer
 from farm.refusals import already_exists, in_use, not_found
 from farm.results import Applied, Event, Ok
@@ -12,7 +13,7 @@ from farm.store import Store
 def create_printer(store: Store, command: CreatePrinter, index: int, at_ms: int) -> Applied:
     if command.id in store.printers:
         return Applied(already_exists("printer", command.id))
-    printer = Printer(command.id, command.company, command.model)
+    printer = Printer(command.id, command.company, command.model, connection=connection_of(command))
     store.put_printer(printer)
     data = printer.to_dict()
     return Applied(Ok(data), (Event(index, "printer.created", data),))

@@ -67,6 +67,21 @@ class GetStats:
 @dataclass(frozen=True, slots=True)
 class ListTokens:
     """The API tokens (never their hashes), in creation order."""
+# --- asked only by the leader's printer connections (their answers carry API keys: never served over HTTP)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedPrinters:
+    """{printer id: (kind, url, api key)} for every printer with a connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterLink:
+    """What a printer's connection needs to decide (farm/links.py); `previous_job_id`: the job it followed
+    last, reported back if it has ended since."""
+
+    printer_id: str
+    previous_job_id: str | None = None
 
 
 Query = (
@@ -80,4 +95,7 @@ Query = (
     | GetLedger
     | GetStats
     | ListTokens
+    | ConnectedPrinters
+    | PrinterLink
 )
+

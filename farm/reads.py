@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm import ledger
+from farm import ledger, links
 from farm.queries import (
+    ConnectedPrinters,
     GetFilament,
     GetJob,
     GetLedger,
@@ -16,6 +17,7 @@ from farm.queries import (
     ListJobs,
     ListPrinters,
     ListTokens,
+    PrinterLink,
     Query,
 )
 from farm.refusals import not_found
@@ -27,6 +29,8 @@ from farm.views import RecordsView
 
 def answer(store: Store, query: Query) -> Outcome:
     kind = type(query)
+    if kind is PrinterLink or kind is ConnectedPrinters:
+        return links.answer(store, query)
     if kind is GetPrinter:
         printer = store.printers.get(query.id)
         return not_found("printer", query.id) if printer is None else Ok(printer.to_dict())

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from farm.connections import shown
+
 _EPOCH = datetime(1970, 1, 1)
 MAX_AT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO 8601 writes in 4 digits
 
@@ -22,12 +24,15 @@ class Printer:
     __slots__ = (
         "bed_clear",
         "company",
+        "connection",
+        "connection_state",
         "current_job",
         "id",
         "maintenance",
         "model",
         "queue",
         "reported_state",
+        "reported_version",
     )
 
     def __init__(
@@ -38,6 +43,9 @@ class Printer:
         maintenance: bool = False,
         bed_clear: bool = True,
         reported_state: str | None = None,
+        connection: tuple[str, str, str] | None = None,
+        connection_state: str | None = None,
+        reported_version: int = 0,
     ) -> None:
         self.id = id
         self.company = company
@@ -46,6 +54,10 @@ class Printer:
         self.bed_clear = bed_clear  # false once a job on it ends Done or Failed, until clear-bed
         # what its connection last reported that the farm cannot know itself: "offline", "error" or None
         self.reported_state = reported_state
+        # (kind, url, api key) of its OctoPrint connection (farm/connections.py); reads mask the key
+        self.connection = connection
+        self.connection_state = connection_state  # connected / unreachable / unauthorized, None unconnected
+        self.reported_version = reported_version  # reports applied so far: keys a report to the state it saw
         # Indexes kept by the Store (farm/store.py), never stored in a snapshot:
         # invariant: its Running or Paused job, or None (the same job as Store.occupant_by_printer names)
         self.current_job: Job | None = None
@@ -64,7 +76,7 @@ class Printer:
 
     def view_key(self) -> tuple[Any, ...]:
         """What a printer.updated event reports a change of (the queue length alone is not one)."""
-        return (self.status, self.current_job, self.maintenance, self.bed_clear)
+        return (self.status, self.current_job, self.maintenance, self.bed_clear, self.connection_state)
 
     def to_dict(self) -> dict[str, Any]:
         job = self.current_job
@@ -77,6 +89,8 @@ class Printer:
             "queue_length": len(self.queue),
             "maintenance": self.maintenance,
             "bed_clear": self.bed_clear,
+            "connection": None if self.connection is None else shown(*self.connection[:2]),
+            "connection_state": self.connection_state,
         }
 
 
@@ -133,9 +147,12 @@ class Job:
     __slots__ = (
         "created_at",
         "details",
+        "dispatch_baseline",
         "ended_at",
+        "failure_detail",
         "failure_reason",
         "filament_id",
+        "file",
         "job_id",
         "printer_id",
         "priority",
@@ -164,6 +181,9 @@ class Job:
         progress: int | None = None,
         failure_reason: str | None = None,
         retry_of: str | None = None,
+        file: str | None = None,
+        dispatch_baseline: tuple[int, int] | None = None,
+        failure_detail: str | None = None,
     ) -> None:
         self.job_id = job_id
         self.printer_id = printer_id
@@ -181,6 +201,10 @@ class Job:
         self.progress = progress  # percent, 0..100, null before it first runs
         self.failure_reason = failure_reason  # one of farm.lifecycle.FAILURE_REASONS once Failed, else null
         self.retry_of = retry_of
+        self.file = file  # a G-code file in its printer's OctoPrint local storage, or None
+        # its file's (successful, failed) print counts on OctoPrint when a connection dispatched it
+        self.dispatch_baseline = dispatch_baseline
+        self.failure_detail = failure_detail  # why, in words, when its printer's connection failed it
         self.sequence = 0  # creation order, given by Store.add_job: the queue's tie-breaker (oldest first)
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,4 +223,6 @@ class Job:
             "progress_percent": self.progress,
             "failure_reason": self.failure_reason,
             "retry_of": self.retry_of,
+            "file": self.file,
+            "failure_detail": self.failure_detail,
         }

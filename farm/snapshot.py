@@ -21,8 +21,10 @@ from farm.store import Store
 
 # 2: idempotency records carry the fingerprint of their first command; 3: client and internal keys in two
 # tables; 4: the farm's workflow (printer maintenance/bed/reported state, job priority/progress/failure
-# reason/retry_of, spool thresholds and ledgers, grams consumed by type). An older snapshot is refused.
-SNAPSHOT_VERSION = 4
+# reason/retry_of, spool thresholds and ledgers, grams consumed by type); 5: printer connections (settings,
+# connection state, reports applied) and job files, dispatch baselines, failure details. An older snapshot
+# is refused.
+SNAPSHOT_VERSION = 5
 
 
 class SnapshotError(ValueError):
@@ -34,7 +36,17 @@ def encode_snapshot(store: Store, idempotency: IdempotencyKeys) -> bytes:
         [
             SNAPSHOT_VERSION,
             [
-                [p.id, p.company, p.model, p.maintenance, p.bed_clear, p.reported_state]
+                [
+                    p.id,
+                    p.company,
+                    p.model,
+                    p.maintenance,
+                    p.bed_clear,
+                    p.reported_state,
+                    p.connection,
+                    p.connection_state,
+                    p.reported_version,
+                ]
                 for p in store.printers.values()
             ],
             [
@@ -57,6 +69,9 @@ def encode_snapshot(store: Store, idempotency: IdempotencyKeys) -> bytes:
                     j.progress,
                     j.failure_reason,
                     j.retry_of,
+                    j.file,
+                    j.dispatch_baseline,
+                    j.failure_detail,
                 ]
                 for j in store.jobs.values()
             ],
@@ -101,10 +116,10 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
 
 def _store_from_obj(printers: Any, filaments: Any, jobs: Any) -> Store:
     store = Store()
-    for printer_id, company, model, maintenance, bed_clear, reported_state in printers:
+    for printer_id, company, model, maintenance, bed_clear, reported_state, *link in printers:
         if reported_state is not None and reported_state not in REPORTED_STATES:
             raise ValueError(f"printer {printer_id} has unknown reported state {reported_state!r}")
-        store.put_printer(Printer(printer_id, company, model, maintenance, bed_clear, reported_state))
+        store.put_printer(Printer(printer_id, company, model, maintenance, bed_clear, reported_state, *link))
     for filament_id, kind, color, total, remaining, threshold, entries in filaments:
         filament = Filament(filament_id, kind, color, total, remaining, low_stock_threshold=threshold)
         filament.ledger = list(entries)

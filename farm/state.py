@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from farm import filaments, jobs, printers, reads, workflow
+from farm import filaments, jobs, links, printers, reads, workflow
 from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
     BootstrapAcl,
@@ -18,10 +18,14 @@ from farm.commands import (
     CreateToken,
     DeleteFilament,
     DeletePrinter,
+    DispatchJob,
+    EndJobFromPrinter,
+    ReportPrinterState,
     ReportProgress,
     RetryJob,
     RevokeToken,
     SetJobStatus,
+    SetPrinterConnection,
     UpdateFilament,
     UpdateJob,
     UpdatePrinter,
@@ -50,6 +54,10 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     BootstrapAcl: bootstrap_acl,
     CreateToken: create_token,
     RevokeToken: revoke_token,
+    SetPrinterConnection: links.set_connection,
+    ReportPrinterState: links.report_state,
+    DispatchJob: links.dispatch_job,
+    EndJobFromPrinter: links.end_job,
 }
 
 

@@ -20,15 +20,20 @@ from farm.commands import (
     CreateToken,
     DeleteFilament,
     DeletePrinter,
+    DispatchJob,
+    EndJobFromPrinter,
+    ReportPrinterState,
     ReportProgress,
     RetryJob,
     RevokeToken,
     SetJobStatus,
+    SetPrinterConnection,
     UpdateFilament,
     UpdateJob,
     UpdatePrinter,
 )
-from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, STATUSES
+from farm.connections import check_connection_state, check_file, connection_refusal
+from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, REPORTED_STATES, STATUSES
 from farm.results import Rejected
 from farm.roles import ROLES
 
@@ -143,9 +148,21 @@ def _optional(check: Check) -> Check:
     return check_optional
 
 
+def check_reported_state(value: Any, field: str) -> Rejected | None:
+    if type(value) is not str or value not in REPORTED_STATES:
+        return _invalid(field, f"{field} must be one of {', '.join(sorted(REPORTED_STATES))} or null")
+    return None
+
+
+def check_count(value: Any, field: str) -> Rejected | None:
+    if type(value) is not int or value < 0:
+        return _invalid(field, f"{field} must be a whole number >= 0, got {_kind(value)}")
+    return None
+
+
 _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
     # an id that only names an object (update, delete, status) needs no shape rule: it is found or not
-    CreatePrinter: (("id", check_id), ("company", check_text), ("model", check_text)),
+    CreatePrinter: (("id", check_id), ("company", check_text), ("model", check_text)),  # + connection below
     UpdatePrinter: (
         ("id", check_text),
         ("company", _optional(check_text)),
@@ -177,6 +194,7 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("print_weight_in_grams", check_weight),
         ("details", check_text),
         ("priority", check_priority),
+        ("file", _optional(check_file)),
     ),
     SetJobStatus: (
         ("job_id", check_text),
@@ -204,7 +222,26 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("token_hash", check_token_hash),
     ),
     RevokeToken: (("token_id", check_text),),
+    SetPrinterConnection: (("printer_id", check_text),),  # + connection below
+    ReportPrinterState: (
+        ("printer_id", check_text),
+        ("reported_state", _optional(check_reported_state)),
+        ("connection_state", check_connection_state),
+    ),
+    DispatchJob: (
+        ("job_id", check_text),
+        ("baseline_success", check_count),
+        ("baseline_failure", check_count),
+    ),
+    EndJobFromPrinter: (
+        ("job_id", check_text),
+        ("status", check_status),
+        ("reason", _optional(check_reason)),
+        ("used_grams", _optional(check_weight)),
+        ("detail", _optional(check_text)),
+    ),
 }
+
 
 
 def check_command(command: Command) -> Rejected | None:
@@ -222,8 +259,15 @@ def check_command(command: Command) -> Rejected | None:
             f"remaining_weight_in_grams ({command.remaining_weight_in_grams} g) cannot exceed "
             f"total_weight_in_grams ({command.total_weight_in_grams} g)",
         )
-    if type(command) is SetJobStatus and command.reason is not None and command.status != "Failed":
+    ends = (SetJobStatus, EndJobFromPrinter)
+    if type(command) in ends and command.reason is not None and command.status != "Failed":
         return _invalid("reason", f"reason is given only when a job becomes Failed, not {command.status}")
+    if type(command) is CreatePrinter:
+        return connection_refusal(
+            command.connection_kind, command.connection_url, command.connection_api_key, "connection."
+        )
+    if type(command) is SetPrinterConnection:
+        return connection_refusal(command.kind, command.url, command.api_key, "connection.")
     if type(command) is ReportProgress and command.percent is None and command.used_grams is None:
         return _invalid("percent", "a progress report needs percent, used_grams or both")
     return None

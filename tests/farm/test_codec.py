@@ -71,7 +71,7 @@ GARBAGE = [
     msgpack.packb([True, "p1", "HP", "L12"]),  # True == 1, but a boolean is not a tag
     msgpack.packb([1.0, "p1", "HP", "L12"]),
     msgpack.packb([1, "p1", "HP"]),
-    msgpack.packb([1, "p1", "HP", "L12", "extra"]),
+    msgpack.packb([1, "p1", "HP", "L12", "octoprint", "http://o", "k", "one too many"]),
     msgpack.packb([1, "p1", ["HP"], "L12"]),
     msgpack.packb([1, "p1", {"a": 1}, "L12"]),
     msgpack.packb([1, "p1", b"HP", "L12"], use_bin_type=True),

@@ -98,6 +98,8 @@ def test_the_seed_walk_through() -> None:
         "progress_percent": None,
         "failure_reason": None,
         "retry_of": None,
+        "file": None,
+        "failure_detail": None,
     }
     assert farm.filament("f1")["reserved_weight_in_grams"] == 50
     assert farm.ok(SetJobStatus("job1", "Running"))["started_at"] == "2023-11-14T22:13:24.000Z"

@@ -15,6 +15,7 @@ from tests.farm.harness import Farm
 
 # what a new printer shows beside the seed's fields
 IDLE = {"status": "idle", "current_job_id": None, "queue_length": 0, "maintenance": False, "bed_clear": True}
+IDLE |= {"connection": None, "connection_state": None}  # no OctoPrint connection
 
 
 def test_create_printer_answers_the_seed_shape_and_emits_an_event() -> None:
