@@ -194,7 +194,9 @@ def test_unknown_routes_are_404_problems(client, path) -> None:
     [
         ("DELETE", "/api/v1/printers"),
         ("PUT", "/api/v1/filaments"),
-        ("PATCH", "/api/v1/print_jobs/job1"),
+        ("PUT", "/api/v1/print_jobs/job1"),
+        ("GET", "/api/v1/printers/p1/clear-bed"),
+        ("POST", "/api/v1/stats"),
         ("DELETE", "/api/v1/print_jobs/job1"),
         ("GET", "/api/v1/print_jobs/job1/status"),
         ("POST", "/raft/state"),
