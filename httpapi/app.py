@@ -21,6 +21,14 @@ from httpapi.ops import HealthResource, MetricsResource, OpenApiResource, ReadyR
 from httpapi.printers import PrinterResource, PrintersResource
 from httpapi.timing import TimingMiddleware
 from httpapi.tokens import BootstrapResource, TokenResource, TokensResource
+from httpapi.workflow import (
+    ClearBedResource,
+    FilamentLedgerResource,
+    JobProgressResource,
+    JobRetryResource,
+    PrinterQueueResource,
+    StatsResource,
+)
 
 
 def create_app(
@@ -38,6 +46,12 @@ def create_app(
     app.add_route("/api/v1/print_jobs/{job_id}", JobResource(bridge))
     app.add_route("/api/v1/print_jobs/{job_id}/status", JobStatusResource(bridge))
     app.add_route("/api/v1/events", EventsResource(bridge, sse_heartbeat_seconds))
+    app.add_route("/api/v1/printers/{printer_id}/queue", PrinterQueueResource(bridge))
+    app.add_route("/api/v1/printers/{printer_id}/clear-bed", ClearBedResource(bridge))
+    app.add_route("/api/v1/print_jobs/{job_id}/progress", JobProgressResource(bridge))
+    app.add_route("/api/v1/print_jobs/{job_id}/retry", JobRetryResource(bridge))
+    app.add_route("/api/v1/filaments/{filament_id}/ledger", FilamentLedgerResource(bridge))
+    app.add_route("/api/v1/stats", StatsResource(bridge))
 
     app.add_route("/api/v1/acl/bootstrap", BootstrapResource(bridge))
     app.add_route("/api/v1/tokens", TokensResource(bridge))

@@ -20,6 +20,7 @@ from httpapi.openapi_components import (
     ref,
     schema,
 )
+from httpapi.openapi_workflow import extend as extend_with_the_workflow
 from httpapi.validation import (
     ADDR_PATTERN,
     MAX_INDEX,
@@ -392,7 +393,7 @@ def document() -> dict[str, Any]:
 
 
 def _document() -> dict[str, Any]:
-    return {
+    return extend_with_the_workflow({
         "openapi": "3.1.0",
         "info": {
             "title": "printfarm",
@@ -407,4 +408,4 @@ def _document() -> dict[str, Any]:
             "parameters": PARAMETERS,
             "responses": RESPONSES,
         },
-    }
+    })
