@@ -185,10 +185,7 @@ def main() -> None:
     finally:
         cluster.stop_all()
         cluster.close()
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
-        else:
-            shutil.rmtree(base / "cluster", ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)  # the stacks kept with --keep are elsewhere
 
 
 if __name__ == "__main__":
