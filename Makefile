@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) bench/raft_core.py
 	$(PY) bench/storage.py
 	$(PY) bench/http_write.py
+	$(PY) bench/peers.py
 
 soak: $(STAMP)
 	$(PY) -m tests.faults.soak $(SOAK_ARGS)

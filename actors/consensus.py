@@ -22,7 +22,14 @@ from typing import Any
 
 from actors.base import Actor, ActorError, reject, resolve
 from actors.metrics import NodeMetrics
-from actors.state_machine import Apply, AwaitApplied, LeadershipMoved, Restore, StateMachineActor
+from actors.state_machine import (
+    Apply,
+    AwaitApplied,
+    LeadershipLost,
+    LeadershipMoved,
+    Restore,
+    StateMachineActor,
+)
 from actors.transport import Transport
 from raft import pipeline as work
 from raft.core import RaftNode, Role
@@ -109,6 +116,7 @@ class RaftActor(Actor):
         self._idle: asyncio.Future[None] | None = None  # resolved once the pipeline has nothing in flight
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._read_ids = itertools.count(1)
+        self._waiters: list[AwaitApplied] = []  # proposals since the last Apply, waiting for their outcome
         self._membership: Membership | None = None
         self._leader: str | None = None
         self.stopping = False
@@ -152,7 +160,8 @@ class RaftActor(Actor):
                     index = node.propose(data)
                     self._metrics.proposals.inc()
                     reply = self.current_reply
-                    self._state_machine.tell(AwaitApplied(index, node.term, reply))  # before its Apply
+                    if reply is not None:  # handed to the state machine with the next Apply, before its own
+                        self._waiters.append(AwaitApplied(index, node.term, reply))
                     return reply
                 case ProposeConfChange(change):
                     index = node.propose_conf_change(change)
@@ -230,7 +239,8 @@ class RaftActor(Actor):
                 case work.Restore(snapshot):
                     await self._state_machine.deliver(Restore(snapshot))
                 case work.Apply(entries):
-                    await self._state_machine.deliver(Apply(tuple(entries)))
+                    waiters, self._waiters = tuple(self._waiters), []
+                    await self._state_machine.deliver(Apply(tuple(entries), waiters))
                 case work.ReleaseReads(read_states):
                     for read_state in read_states:
                         resolve(self._reads.pop(read_state.ctx, None), read_state.index)
@@ -274,6 +284,10 @@ class RaftActor(Actor):
             for future in list(self._reads.values()):
                 reject(future, failed)
         if previous == self.node.node_id:
+            lost = LeadershipLost("this node stopped leading before the entry applied")
+            for waiter in self._waiters:  # not handed to the state machine yet
+                reject(waiter.reply, lost)
+            self._waiters = []
             with contextlib.suppress(ActorError):  # full: the writes time out instead of retrying early
                 self._state_machine.tell(LeadershipMoved())
         if self._on_leader is not None:

@@ -44,6 +44,9 @@ class LeadershipLost(Exception):
 @dataclass(frozen=True, slots=True)
 class Apply:
     entries: tuple[Entry, ...]
+    # Writes proposed since the previous Apply, each waiting for its entry's outcome: registered before
+    # the entries apply. The RaftActor gathers them here so that a write costs no message of its own.
+    waiters: tuple[AwaitApplied, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,9 @@ class StateMachineActor(Actor):
 
     async def handle(self, message: Any) -> Any:
         match message:
-            case Apply(entries):
+            case Apply(entries, waiters):
+                for waiter in waiters:
+                    self._await_applied(waiter.index, waiter.term, waiter.reply)
                 self._apply(entries)
             case AwaitApplied(index, term, reply):
                 return self._await_applied(index, term, reply or self.current_reply)

@@ -60,6 +60,8 @@ def parse_args() -> argparse.Namespace:
                         help="an extra flag for every printfarm node")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also run printfarm from this checkout (as baseline), in the same alternation")
+    parser.add_argument("--baseline-node-arg", action="append", metavar="ARG",
+                        help="the baseline's node flags instead of --node-arg (same code, other settings)")
     return parser.parse_args()
 
 
@@ -314,7 +316,8 @@ def main() -> None:
     if args.baseline is not None:
         if not (args.baseline / "cli.py").exists():
             raise SystemExit(f"--baseline {args.baseline}: no cli.py there")
-        systems.append(Printfarm(base, args.node_arg, args.baseline))
+        baseline_args = args.node_arg if args.baseline_node_arg is None else args.baseline_node_arg
+        systems.append(Printfarm(base, baseline_args, args.baseline))
     if etcd_binary is not None:
         systems.append(Etcd(base, etcd_binary))
     python = f"{platform.python_implementation()} {platform.python_version()}"

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, help="a directory to keep the collapsed stacks in")
     parser.add_argument("--node-arg", action="append", default=[], metavar="ARG")
     return parser.parse_args()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each thread of `pid`, by thread name (ZeroMQ's I/O threads are invisible to
+    py-spy, which sees Python frames only; the kernel's accounting sees every thread)."""
+    used: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name == "python":  # Python does not name OS threads: the loop thread is the one with the pid
+            name = "loop thread" if task.name == str(pid) else "other Python threads (storage)"
+        fields = text.rpartition(")")[2].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return used
+
+
+def thread_report(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    rows = sorted(((after[name] - before.get(name, 0.0), name) for name in after), reverse=True)
+    total = sum(seconds for seconds, _ in rows)
+    cells = ", ".join(f"{name} {1e6 * seconds / requests:.0f}" for seconds, name in rows if seconds > 0)
+    return f"  CPU per write by thread (us): {1e6 * total / requests:.0f} = {cells}"
 
 
 def frame_file(frame: str) -> str:
@@ -104,13 +132,13 @@ def summarise(collapsed: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-async def drive(port: int, clients: int, seconds: float) -> str:
+async def drive(port: int, clients: int, seconds: float) -> tuple[str, int]:
     def make(client: int, sequence: int) -> tuple[str, str, bytes]:
         body = {"id": f"prof-{client}-{sequence}", "company": "Prusa", "model": "MK4"}
         return "POST", "/api/v1/printers", json.dumps(body).encode()
 
     result = await run_load([("127.0.0.1", port)], make, clients, seconds)
-    return result.summary()
+    return result.summary(), result.ok
 
 
 def main() -> None:
@@ -141,10 +169,15 @@ def main() -> None:
                  "--rate", str(args.rate), "--format", "raw", "--threads", "--nonblocking",
                  "--output", str(target), *(["--gil"] if args.gil else [])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-        print("load:", asyncio.run(drive(leader.http_port, args.clients, args.seconds)), flush=True)
+        pids = {"leader": leader.process.pid, "follower": follower.process.pid}  # type: ignore[union-attr]
+        before = {role: thread_cpu(pid) for role, pid in pids.items()}
+        summary, ok = asyncio.run(drive(leader.http_port, args.clients, args.seconds))
+        after = {role: thread_cpu(pid) for role, pid in pids.items()}
+        print("load:", summary, flush=True)
         for role, (target, process) in recorders.items():
             _, errors = process.communicate(timeout=60)
-            print(f"\n{role} (pid {leader.process.pid if role == 'leader' else follower.process.pid}):")
+            print(f"\n{role} (pid {pids[role]}):")
+            print(thread_report(before[role], after[role], max(ok, 1)))
             if process.returncode != 0 or not target.exists():
                 print(f"  py-spy failed: {errors.decode(errors='replace').strip()[-400:]}")
                 continue
@@ -152,10 +185,7 @@ def main() -> None:
     finally:
         cluster.stop_all()
         cluster.close()
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
-        else:
-            shutil.rmtree(base / "cluster", ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)  # the stacks kept with --keep are elsewhere
 
 
 if __name__ == "__main__":

@@ -312,25 +312,28 @@ class Storage:
                 except Exception as exc:
                     loop.call_soon_threadsafe(self._done, job, durations, exc)
                     break  # a failed disk takes no more jobs; _done poisons the storage
-                loop.call_soon_threadsafe(self._done, job, durations, None)
                 with self._lock:
-                    job = self._queue.popleft() if self._queue else None
-                    if job is None:
-                        # Told under the lock: a job queued from now on finds the thread idle and starts it.
-                        loop.call_soon_threadsafe(self._done, None, [], None)
+                    following = self._queue.popleft() if self._queue else None
+                    # One report per job (a wake-up of the loop each), which also says whether the thread
+                    # goes idle. Told under the lock: a job queued from now on finds the thread idle.
+                    loop.call_soon_threadsafe(self._done, job, durations, None, following is None)
+                job = following
             job = self._go.get()
 
     def _done(
-        self, job: _Round | _SnapshotWrite | None, durations: list[float], exc: Exception | None
+        self,
+        job: _Round | _SnapshotWrite,
+        durations: list[float],
+        exc: Exception | None,
+        idle: bool = True,
     ) -> None:
-        """On the loop: the thread finished `job` (None: it found the queue empty and went idle)."""
-        if job is None or exc is not None:
+        """On the loop: the thread finished `job` (or failed it: exc), and went idle if `idle`."""
+        if idle or exc is not None:
             self._writing = False
         self._report(durations)
         if exc is not None:
-            assert job is not None
             self._fail(exc, job)
-        elif job is not None:
+        else:
             for waiter in job.waiters:
                 if not waiter.done():
                     waiter.set_result(None)

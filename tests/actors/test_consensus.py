@@ -8,9 +8,11 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from actors.consensus import ProposeAndAwait, RaftActor, Step
 from actors.metrics import NodeMetrics
-from actors.state_machine import Apply, AwaitApplied
+from actors.state_machine import Apply, LeadershipLost
 from raft.core import RaftConfig, RaftNode, Role
 from raft.messages import AppendEntries, Message
 from raft.types import Entry, HardState, Member, Membership, RecoveredState, Snapshot
@@ -62,10 +64,13 @@ class Followers:
         self.cores = {node_id: core(node_id) for node_id in IDS[1:]}
         self.sent: list[Message] = []
         self.actor: RaftActor | None = None
+        self.cut = False  # drop everything the leader sends
 
     def send_raft(self, messages: Sequence[Message]) -> None:
         for message in messages:
             self.sent.append(message)
+            if self.cut:
+                continue
             follower = self.cores[message.recipient]
             follower.step(message)
             while follower.has_ready():
@@ -83,11 +88,11 @@ class StateMachine:
 
     async def deliver(self, message: Any) -> None:
         if isinstance(message, Apply):
+            self.awaited.extend(waiter.index for waiter in message.waiters)
             self.applied.extend(entry.index for entry in message.entries)
 
     def tell(self, message: Any) -> None:
-        if isinstance(message, AwaitApplied):
-            self.awaited.append(message.index)
+        pass
 
 
 async def until(condition: Any, timeout: float = 10.0) -> None:
@@ -98,10 +103,10 @@ async def until(condition: Any, timeout: float = 10.0) -> None:
 
 async def propose(actor: RaftActor, state_machine: StateMachine, data: bytes) -> int:
     """The index the leader gave the proposal (its answer would come from the state machine)."""
-    count = len(state_machine.awaited)
+    last = actor.node.last_index
     actor.tell(ProposeAndAwait(data))
-    await until(lambda: len(state_machine.awaited) > count)
-    return state_machine.awaited[-1]
+    await until(lambda: actor.node.last_index > last)
+    return actor.node.last_index
 
 
 async def leader_with_held_disk() -> tuple[RaftActor, HeldDisk, Followers, StateMachine]:
@@ -178,5 +183,26 @@ def test_a_commit_index_not_yet_written_goes_with_the_next_write_and_at_stop() -
                 disk.held = False
                 disk.release_all()
                 await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_write_waiting_when_leadership_moves_fails_at_once() -> None:
+    """Its future is held by the RaftActor until the next Apply: a deposed leader fails it itself."""
+
+    async def scenario() -> None:
+        actor, disk, followers, _state_machine = await leader_with_held_disk()
+        try:
+            followers.cut = True  # no acks: the write cannot commit
+            write = asyncio.ensure_future(actor.ask(ProposeAndAwait(b"x"), 5))
+            await until(lambda: actor.node.last_index > actor.node.commit_index)
+            term = actor.node.term
+            actor.tell(Step(AppendEntries("n2", "n1", term + 1, 0, 0, (), 0)))  # a newer leader
+            with pytest.raises(LeadershipLost):
+                await write
+        finally:
+            disk.held = False
+            disk.release_all()
+            await actor.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))

@@ -76,6 +76,26 @@ def test_a_write_waiter_gets_its_outcome_whether_it_arrives_before_or_after_the_
     run(scenario())
 
 
+def test_waiters_carried_by_an_apply_are_registered_before_its_entries_apply() -> None:
+    """How the RaftActor hands proposers' futures over: with the next Apply, no message of their own."""
+
+    async def scenario() -> None:
+        actor, _ = make()
+        loop = asyncio.get_running_loop()
+        first, replaced, later = loop.create_future(), loop.create_future(), loop.create_future()
+        waiters = (AwaitApplied(2, 1, first), AwaitApplied(3, 1, replaced), AwaitApplied(4, 1, later))
+        await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 2, "p2")), waiters))
+        assert await first == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        with pytest.raises(LeadershipLost):
+            await replaced  # index 3 went to another term's entry
+        assert not later.done()  # its entry has not applied yet: it stays registered
+        await actor.deliver(Apply((printer_entry(4, 1, "p4"),)))
+        assert (await later).value["id"] == "p4"
+        await actor.stop()
+
+    run(scenario())
+
+
 def test_a_reply_future_handed_over_by_tell_is_answered_directly() -> None:
     """How the RaftActor passes a proposer's future on: the state machine answers it, and only it."""
 

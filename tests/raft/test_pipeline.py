@@ -151,3 +151,15 @@ def test_compaction_waits_until_its_index_is_advanced() -> None:
     done = pipeline.persisted(write.number)
     assert only(done, Compacted) == [Compacted(snapshot)] and node.log.snapshot_index == 3
     assert pipeline.compact(snapshot) == []  # already covered
+
+
+def test_no_more_readies_than_the_window_are_in_flight() -> None:
+    node = RaftNode(RaftConfig("n2"), cluster_state(IDS), random.Random(1))
+    pipeline = ReadyPipeline(node, max_in_flight=1)
+    node.step(append(2, 1, 1, [Entry(2, 2, data=b"a")], 1))
+    (write,) = only(pipeline.take(), Persist)
+    node.step(append(2, 2, 2, [Entry(2, 3, data=b"b")], 1))
+    assert not pipeline.can_take() and pipeline.take() == []  # the core gathers meanwhile
+    pipeline.persisted(write.number)
+    (write,) = only(pipeline.take(), Persist)
+    assert [e.index for e in write.entries] == [3]
