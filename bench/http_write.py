@@ -144,6 +144,14 @@ LOADS = {
 }
 
 
+def fresh_ids(make, tag: str):
+    """The same requests with ids of their own (a phase that runs again must not create what exists)."""
+    def tagged(client: int, sequence: int) -> tuple[str, str, bytes]:
+        method, path, body = make(client, sequence)
+        return method, path, body.replace(b'"p-', f'"p{tag}-'.encode()).replace(b'"j-', f'"j{tag}-'.encode())
+    return tagged
+
+
 def start(cluster: Cluster, target: str) -> tuple[list[Node], list[tuple[str, int]]]:
     cluster.bootstrap()
     seed_fixtures(cluster)
@@ -168,7 +176,7 @@ async def compare_cluster_key(phases: list[str], clusters: dict[str, Started], r
             for mode in order:
                 nodes, targets = clusters[mode]
                 meter = CpuMeter(nodes)
-                result = await run_load(targets, make, clients, seconds)
+                result = await run_load(targets, fresh_ids(make, str(number)), clients, seconds)
                 rates.setdefault((phase, mode), []).append(result.rate())
                 per_request = 1e6 * meter.node_seconds() / result.ok if result.ok else float("nan")
                 cpu.setdefault((phase, mode), []).append(per_request)
