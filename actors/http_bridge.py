@@ -17,7 +17,6 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
@@ -66,20 +65,6 @@ _ROLE_WORDS: dict[Role, RaftRole] = {
     Role.PRE_CANDIDATE: "Follower",
     Role.FOLLOWER: "Follower",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class PeerRequest:
-    """A request another node forwarded to us as the leader."""
-
-    sender: str
-    frame: ForwardRequest
-
-
-@dataclass(frozen=True, slots=True)
-class PeerAnswer:
-    sender: str
-    frame: ForwardReply | ForwardFailed
 
 
 class _Retry(Exception):
@@ -326,15 +311,6 @@ class HttpBridgeActor(Actor):
             raise NodeStopping("the node is stopping")
 
     # --- peer frames: requests to us as the leader, and answers to what we forwarded ------------------
-
-    async def handle(self, message: Any) -> Any:
-        match message:
-            case PeerRequest(sender, frame):
-                self.serve_peer(sender, frame)
-            case PeerAnswer(sender, frame):
-                self.peer_answered(sender, frame)
-            case _:
-                raise TypeError(f"{self.name}: unexpected message {message!r}")
 
     # The node's frame router calls these two directly, in the loop turn the frame arrived in (a trip
     # through the mailbox would cost each forwarded request a turn on both nodes); like the HTTP layer's

@@ -283,15 +283,6 @@ class Transport(Actor):
 
     # --- sending ------------------------------------------------------------------------------------
 
-    def send(self, node_id: str, frame: Any) -> bool:
-        """Hand one frame to `node_id`'s link now; False (and counted) if it was dropped."""
-        link = self._dealers.get(node_id)
-        if link is None:
-            self.stats.dropped_no_route += 1
-            return False
-        data = encode_frame(frame, self._cluster_id_for(node_id), self.raft_addr)
-        return self._write(node_id, link[1], [data])
-
     def post(self, node_id: str, frame: Any) -> bool:
         """Queue one frame for `node_id`; every frame posted to a peer during this turn of the event loop
         leaves as one multipart message right after it (one wake-up of ZeroMQ's I/O thread for them all).

@@ -178,10 +178,12 @@ def test_a_link_whose_peer_stays_silent_is_opened_again() -> None:
         a = make("a", Inbox())
         a.set_peers({"a": a.raft_addr, "b": "127.0.0.1:9", "c": "127.0.0.1:9"})
         first = a._dealers["b"][1]
-        a.send("b", RaftFrame(Heartbeat("a", "b", 1, 0)))  # sent to b, not to c
+        a.post("b", RaftFrame(Heartbeat("a", "b", 1, 0)))  # sent to b, not to c
+        a.flush()
         now = time.monotonic()
         assert a.relink_silent_peers(now) == []  # not silent for long yet
-        a.send("b", RaftFrame(Heartbeat("a", "b", 1, 0)))
+        a.post("b", RaftFrame(Heartbeat("a", "b", 1, 0)))
+        a.flush()
         assert a.relink_silent_peers(now + RELINK_AFTER + 1) == ["b"]
         assert a._dealers["b"][1] is not first and first.closed
         assert a.relink_silent_peers(now + 2 * RELINK_AFTER + 2) == []  # nothing sent since
@@ -274,12 +276,12 @@ def test_keyed_links_carry_frames_and_strangers_cannot_connect() -> None:
         async with asyncio.timeout(5):
             while b.stats.dropped_unauthenticated == 0:
                 for stranger in (outsider, keyless):
-                    stranger.send("b", RaftFrame(Heartbeat(stranger.node_id, "b", 99, 0)))
+                    stranger.post("b", RaftFrame(Heartbeat(stranger.node_id, "b", 99, 0)))
                 send_raw(impostor, encode_frame(RaftFrame(Heartbeat("a", "b", 99, 0)), "c1", "x:1"))
                 await asyncio.sleep(0.02)
         for _ in range(20):
             for stranger in (outsider, keyless):
-                stranger.send("b", RaftFrame(Heartbeat(stranger.node_id, "b", 99, 0)))
+                stranger.post("b", RaftFrame(Heartbeat(stranger.node_id, "b", 99, 0)))
             await asyncio.sleep(0.01)
         assert [received.frame.message.sender for _, received in inbox.frames] == ["a"] * len(inbox.frames)
         assert b.stats.dropped_malformed == b.stats.dropped_not_a_member == 0  # nothing reached Python

@@ -43,7 +43,7 @@ async def send_until_delivered(sender: Transport, to: str, frame: Any, inbox: In
     # IMMEDIATE drops frames until the TCP connection is up: the first sends may be counted as dropped
     async with asyncio.timeout(5):
         while len(inbox.frames) < count:
-            sender.send(to, frame)
+            sender.post(to, frame)
             await asyncio.sleep(0.01)
 
 
@@ -83,7 +83,7 @@ def test_a_burst_of_one_batch_arrives_whole_and_in_order() -> None:
         members(a, b)
         await send_until_delivered(a, "b", ForwardJoin(0, "warmup", "x"), inbox_b)
         for request_id in range(1, 2001):
-            assert a.send("b", ForwardJoin(request_id, "n", "x"))
+            assert a.post("b", ForwardJoin(request_id, "n", "x"))
         await until(lambda: len(inbox_b.frames) >= 2001)
         ids = [received.frame.request_id for _, received in inbox_b.frames[1:]]  # type: ignore[union-attr]
         assert ids == list(range(1, 2001))
@@ -105,7 +105,7 @@ def test_foreign_cluster_and_garbage_are_dropped_and_counted() -> None:
         raw.connect(f"tcp://{b.raft_addr}")
         async with asyncio.timeout(5):
             while b.stats.dropped_foreign == 0 or b.stats.dropped_malformed < 2:
-                stranger.send("b", ForwardJoin(1, "n", "x"))
+                stranger.post("b", ForwardJoin(1, "n", "x"))
                 raw.send(b"\xc1garbage", zmq.NOBLOCK)
                 raw.send_multipart([b"two", b"parts"], zmq.NOBLOCK)
                 await asyncio.sleep(0.01)
@@ -134,9 +134,8 @@ def test_a_node_being_joined_hears_only_the_leader_and_adopts_the_cluster_id_onc
         # the first frame to arrive is not a join: a stray request and a stray vote change nothing
         async with asyncio.timeout(5):
             while fresh.stats.dropped_not_a_member < 2:
-                stray.send("stray", ForwardJoin(1, "n", "x"))
-                stray.send("fresh", ForwardJoin(1, "n", "x"))
-                stray.send("fresh", RaftFrame(RequestVote("stray", "fresh", 9, 0, 0)))
+                stray.post("fresh", ForwardJoin(1, "n", "x"))
+                stray.post("fresh", RaftFrame(RequestVote("stray", "fresh", 9, 0, 0)))
                 await asyncio.sleep(0.01)
         assert inbox_fresh.frames == [] and adopted == [] and fresh.cluster_id is None
         # the leader that added us replicates to us: heard, answered in its cluster's id, not adopted yet
@@ -161,11 +160,12 @@ def test_a_node_being_joined_hears_only_the_leader_and_adopts_the_cluster_id_onc
 def test_unknown_peer_and_dead_peer_drop_and_count_without_blocking() -> None:
     async def scenario() -> None:
         a = make("a", Inbox())
-        assert not a.send("nobody", ForwardJoin(1, "n", "x"))
+        assert not a.post("nobody", ForwardJoin(1, "n", "x"))
         assert a.stats.dropped_no_route == 1
         a.set_peers({"dead": f"127.0.0.1:{free_port()}"})
         for request_id in range(100):
-            assert not a.send("dead", ForwardJoin(request_id, "n", "x"))
+            assert a.post("dead", ForwardJoin(request_id, "n", "x"))  # queued for this loop turn
+        a.flush()  # no live connection (IMMEDIATE): the whole batch drops, counted, without blocking
         assert a.stats.dropped_send_full == 100
         await a.stop()
 
@@ -200,7 +200,7 @@ def test_changing_a_peer_address_reconnects() -> None:
         a.set_peers({"b": two.raft_addr})
         await send_until_delivered(a, "b", ForwardJoin(2, "n", "x"), inbox_two)
         a.set_peers({})
-        assert not a.send("b", ForwardJoin(3, "n", "x"))
+        assert not a.post("b", ForwardJoin(3, "n", "x"))
         for transport in (one, two, a):
             await transport.stop()
 
