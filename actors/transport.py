@@ -201,8 +201,10 @@ class Transport(Actor):
     def _learn(self, node_id: str, addr: str, cluster_id: str) -> None:
         """While being joined: where the sender of a leader's message listens (at most a few of them), and
         the cluster id our answers to it carry (not ours until a member tells us, see _from_our_cluster)."""
+        if not addr:
+            return  # nowhere to answer
         self._learned_cluster[node_id] = cluster_id
-        if not addr or self._learned.get(node_id) == addr:
+        if self._learned.get(node_id) == addr:
             return
         self._learned.pop(node_id, None)
         self._learned[node_id] = addr
