@@ -18,6 +18,7 @@ class RaftConfig:
     snapshot_chunk_bytes: int = 256 * 1024
     pre_vote: bool = True
     check_quorum: bool = True
+    incarnation: str = ""  # this node's data dir (raft/incarnation.py); "" = not known (older data dirs)
 
     def __post_init__(self) -> None:
         if not self.node_id:
