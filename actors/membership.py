@@ -34,6 +34,22 @@ JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
 
 
+def superseded_warning(options: Any, membership: Membership, incarnation: str) -> str | None:
+    """What to tell the operator when the configuration records another data dir for our node id."""
+    me = membership.get(options.node_id)
+    if me is None or not me.incarnation or me.incarnation == incarnation:
+        return None
+    return (
+        f"{options.node_id}: the cluster's configuration records {options.node_id} with the data dir "
+        f"incarnation {me.incarnation}, but this data dir ({options.data_dir}) is incarnation "
+        f"{incarnation or 'unknown'}: it was wiped or replaced, so whatever the old one acknowledged is "
+        "not here. This node will not vote and its acks do not count toward any quorum; it only "
+        f"follows. To bring it back as a voter: DELETE /raft/members/{options.node_id} at any node, then "
+        f"POST /join?node_id={options.node_id}&addr={me.addr} (it is then caught up and promoted with "
+        "this data dir)."
+    )
+
+
 def peer_addresses(membership: Membership) -> dict[str, str]:
     """The address book the transport connects to."""
     return {member.node_id: member.addr for member in membership.members}
@@ -167,6 +183,8 @@ class MembershipActor(Actor):
                 return Ok(None)
             if found is None and index <= node.log.snapshot_index:
                 raise LeadershipLost(f"configuration entry {index} was compacted away: outcome unknown")
+            if found is None:
+                raise LeadershipLost(f"configuration entry {index} was cut from the log by a new leader")
             if time.monotonic() >= deadline:
                 return self._pending_answer()
             await asyncio.sleep(COMMIT_POLL)

@@ -24,7 +24,7 @@ from actors.event_fanout import MAX_STREAMS, EventFanout
 from actors.http_bridge import HttpBridgeActor
 from actors.http_limits import HttpLimits, file_limits, limited_protocol
 from actors.http_protocol import CoalescingHttpToolsProtocol
-from actors.membership import MembershipActor, peer_addresses
+from actors.membership import MembershipActor, peer_addresses, superseded_warning
 from actors.metrics import NodeMetrics
 from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
@@ -34,7 +34,7 @@ from httpapi.access import AccessOptions
 from httpapi.app import create_app
 from raft.core import RaftConfig, RaftNode, bootstrap_state
 from raft.storage import Storage
-from raft.types import RecoveredState, Snapshot
+from raft.types import Membership, RecoveredState, Snapshot
 
 log = logging.getLogger("printfarm.node")
 
@@ -130,6 +130,7 @@ class Node:
             election_ticks=opts.election_ticks,
             heartbeat_ticks=opts.heartbeat_ticks,
             compaction_tail=opts.compaction_tail,
+            incarnation=storage.incarnation,
         )
         core = RaftNode(config, recovered, random.Random())
         metrics.track_peer_drops(transport.stats.as_dict)
@@ -152,7 +153,7 @@ class Node:
             state_machine,
             metrics,
             tick_seconds=opts.tick_ms / 1000,
-            on_membership=lambda membership: transport.set_peers(peer_addresses(membership)),
+            on_membership=self._membership_changed,
             on_leader=lambda leader: self.bridge.leader_changed(leader),
             supervisor=supervise,
         )
@@ -195,7 +196,7 @@ class Node:
             return storage.recovered
         if storage.cluster_id is None:
             storage.set_cluster_id(uuid.uuid4().hex)
-        state = bootstrap_state(opts.node_id, opts.raft_addr)
+        state = bootstrap_state(opts.node_id, opts.raft_addr, storage.incarnation)
         assert state.snapshot is not None
         await storage.save_snapshot(state.snapshot)
         await storage.save(state.hard_state, [])
@@ -266,6 +267,12 @@ class Node:
                 self.transport.post(sender, ForwardFailed(frame.request_id, "busy"))  # retry, not a timeout
         except ActorError:
             pass  # stopping
+
+    def _membership_changed(self, membership: Membership) -> None:
+        self.transport.set_peers(peer_addresses(membership))
+        warning = superseded_warning(self.options, membership, self.storage.incarnation)
+        if warning is not None:
+            log.error("%s", warning)
 
     async def _compact(self, snapshot: Snapshot) -> None:
         await self.raft.deliver(Compact(snapshot))

@@ -115,7 +115,7 @@ def decode_hard_state(data: bytes) -> HardState:
 
 
 def membership_to_obj(membership: Membership) -> list[Any]:
-    return [[m.node_id, m.addr, m.voter] for m in membership.members]
+    return [[m.node_id, m.addr, m.voter, m.incarnation] for m in membership.members]
 
 
 def membership_from_obj(obj: Any) -> Membership:
@@ -123,24 +123,41 @@ def membership_from_obj(obj: Any) -> Membership:
         raise CodecError("membership: expected an array of members")
     members = []
     for item in obj:
-        node_id, addr, voter = _fields(item, 3, "member")
+        if isinstance(item, list) and len(item) == 3:  # written before incarnations were recorded
+            item = [*item, ""]
+        node_id, addr, voter, incarnation = _fields(item, 4, "member")
         if not isinstance(voter, bool):
             raise CodecError("member.voter: expected a boolean")
-        members.append(Member(_str(node_id, "member.node_id"), _str(addr, "member.addr"), voter))
+        members.append(
+            Member(
+                _str(node_id, "member.node_id"),
+                _str(addr, "member.addr"),
+                voter,
+                _str(incarnation, "member.incarnation"),
+            )
+        )
     return Membership(tuple(members))
 
 
 def encode_conf_change(change: ConfChange) -> bytes:
-    return packb([int(change.kind), change.node_id, change.addr])
+    return packb([int(change.kind), change.node_id, change.addr, change.incarnation])
 
 
 def decode_conf_change(data: bytes) -> ConfChange:
-    kind, node_id, addr = _fields(unpackb(data), 3, "conf change")
+    obj = unpackb(data)
+    if isinstance(obj, list) and len(obj) == 3:  # written before incarnations were recorded
+        obj = [*obj, ""]
+    kind, node_id, addr, incarnation = _fields(obj, 4, "conf change")
     try:
         change_kind = ConfChangeKind(kind)
     except ValueError as exc:
         raise CodecError(f"conf change: unknown kind {kind!r}") from exc
-    return ConfChange(change_kind, _str(node_id, "conf_change.node_id"), _str(addr, "conf_change.addr"))
+    return ConfChange(
+        change_kind,
+        _str(node_id, "conf_change.node_id"),
+        _str(addr, "conf_change.addr"),
+        _str(incarnation, "conf_change.incarnation"),
+    )
 
 
 # --- Snapshot ----------------------------------------------------------------------------------------
@@ -179,10 +196,11 @@ _S, _I, _B, _Y, _E, _M = "str", "int", "bool", "bytes", "entries", "membership"
 _MESSAGE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
     _m.RequestVote: (
         ("sender", _S), ("recipient", _S), ("term", _I),
-        ("last_index", _I), ("last_term", _I), ("pre_vote", _B), ("transfer", _B),
+        ("last_index", _I), ("last_term", _I), ("pre_vote", _B), ("transfer", _B), ("incarnation", _S),
     ),
     _m.RequestVoteResponse: (
         ("sender", _S), ("recipient", _S), ("term", _I), ("granted", _B), ("pre_vote", _B),
+        ("incarnation", _S),
     ),
     _m.AppendEntries: (
         ("sender", _S), ("recipient", _S), ("term", _I),
@@ -190,16 +208,19 @@ _MESSAGE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
     ),
     _m.AppendEntriesResponse: (
         ("sender", _S), ("recipient", _S), ("term", _I),
-        ("index", _I), ("reject", _B), ("hint_index", _I), ("hint_term", _I),
+        ("index", _I), ("reject", _B), ("hint_index", _I), ("hint_term", _I), ("incarnation", _S),
     ),
     _m.Heartbeat: (("sender", _S), ("recipient", _S), ("term", _I), ("commit", _I), ("read_round", _I)),
-    _m.HeartbeatResponse: (("sender", _S), ("recipient", _S), ("term", _I), ("read_round", _I)),
+    _m.HeartbeatResponse: (
+        ("sender", _S), ("recipient", _S), ("term", _I), ("read_round", _I), ("incarnation", _S),
+    ),
     _m.InstallSnapshot: (
         ("sender", _S), ("recipient", _S), ("term", _I), ("index", _I), ("snapshot_term", _I),
         ("membership", _M), ("offset", _I), ("data", _Y), ("done", _B),
     ),
     _m.InstallSnapshotResponse: (
         ("sender", _S), ("recipient", _S), ("term", _I), ("index", _I), ("offset", _I), ("done", _B),
+        ("incarnation", _S),
     ),
     _m.TimeoutNow: (("sender", _S), ("recipient", _S), ("term", _I)),
     _m.ReadIndexRequest: (("sender", _S), ("recipient", _S), ("term", _I), ("ctx", _Y)),

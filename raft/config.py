@@ -21,6 +21,7 @@ class RaftConfig:
     # Entries kept before a snapshot's index when compacting (etcd keeps 5,000): a follower that lagged
     # briefly catches up from the log instead of needing the whole snapshot.
     compaction_tail: int = 0
+    incarnation: str = ""  # this node's data dir (raft/incarnation.py); "" = not known (older data dirs)
 
     def __post_init__(self) -> None:
         if not self.node_id:

@@ -27,8 +27,9 @@ from collections.abc import Callable
 from raft.codec import CodecError, decode_conf_change
 from raft.config import RaftConfig
 from raft.election import ElectionMixin
-from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
+from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped, WouldLoseQuorum
 from raft.follower import FollowerMixin
+from raft.incarnation import CARRIES_INCARNATION, IncarnationMixin
 from raft.live_quorum import check_live_majority
 from raft.log import RaftLog
 from raft.membership import ConfigHistory, same_members, validate_change
@@ -74,9 +75,9 @@ _NORMAL = EntryKind.NORMAL
 _CONF_CHANGE = EntryKind.CONF_CHANGE
 
 
-def bootstrap_state(node_id: str, addr: str) -> RecoveredState:
+def bootstrap_state(node_id: str, addr: str, incarnation: str = "") -> RecoveredState:
     """A brand-new single-voter cluster; the runtime persists it before creating the RaftNode from it."""
-    membership = Membership((Member(node_id, addr, True),))
+    membership = Membership((Member(node_id, addr, True, incarnation),))
     return RecoveredState(
         hard_state=HardState(term=1, vote=None, commit=1),
         snapshot=Snapshot(index=1, term=1, membership=membership, data=b""),
@@ -95,6 +96,7 @@ class RaftNode(
     ReconfigurationMixin,
     ReadIndexMixin,
     TransferMixin,
+    IncarnationMixin,
 ):
     def __init__(self, config: RaftConfig, recovered: RecoveredState, rng: random.Random) -> None:
         self.config = config
@@ -132,6 +134,8 @@ class RaftNode(
         # invariant: no configuration entry is appended while commit < _pending_conf_index (thesis §4.1)
         self._pending_conf_index = 0
         self._lead_transferee: str | None = None
+        self._uncounted: set[str] = set()  # members seen speaking for another data dir (incarnation.py)
+        self._ticks_as_leader = 0  # how long we have led: recent-contact info is partial at first
         self._reads = ReadIndexQueue()
         self._replicate_pending = False  # new entries not yet offered to followers (sent at the next Ready)
         self._commit_pending = False  # commit advanced and followers not yet told
@@ -196,6 +200,8 @@ class RaftNode(
         """Any message, in any order, duplicated, from anyone: never raises; nonsense is dropped."""
         if message.recipient != self.node_id or message.sender == self.node_id:
             return
+        if type(message) in CARRIES_INCARNATION and not self._screen(message):
+            return
         if message.term > self.term:
             if not self._accept_higher_term(message):
                 return
@@ -228,7 +234,17 @@ class RaftNode(
                 f"configuration entry {pending} is not committed yet", pending, self.log.term(pending) or 0
             )
         validate_change(self.membership, change)
-        check_live_majority(change, self.membership, self._recently_heard())
+        try:
+            check_live_majority(change, self.membership, self._recently_heard())
+        except WouldLoseQuorum as refused:
+            if self._ticks_as_leader < self.config.election_ticks:
+                # Elected less than an election timeout ago: a voter not heard from yet may just be slow
+                # to answer its first heartbeat. Retryable, unlike a refusal by a settled leader.
+                raise ConfChangeInProgress(
+                    f"the leader was just elected and has not heard from {', '.join(refused.unreachable)} "
+                    "yet"
+                ) from refused
+            raise
         return self._append_conf_change(change)
 
     def read_index(self, ctx: bytes) -> None:
@@ -433,12 +449,14 @@ class RaftNode(
         self._progress = {}
         self._pending_conf_index = 0
         self._lead_transferee = None
+        self._uncounted = set()
+        self._ticks_as_leader = 0
         self._reads.clear()
         self._replicate_pending = False
         self._commit_pending = False
 
     def _promotable(self) -> bool:
-        return self.node_id in self._configs.voters
+        return self.node_id in self._configs.voters and self._may_vote()
 
     # --- sending ---------------------------------------------------------------------------------------
 

@@ -32,7 +32,18 @@ class ElectionMixin:
         last_index, last_term = self.log.last_index(), self.log.last_term()
         for voter in sorted(self._configs.voters):
             if voter != self.node_id:
-                send(RequestVote(self.node_id, voter, vote_term, last_index, last_term, pre_vote, transfer))
+                send(
+                    RequestVote(
+                        self.node_id,
+                        voter,
+                        vote_term,
+                        last_index,
+                        last_term,
+                        pre_vote,
+                        transfer,
+                        self.config.incarnation,
+                    )
+                )
 
     def _tally_votes(self) -> bool:
         """Act on the votes so far; True if the campaign is decided."""
@@ -54,16 +65,21 @@ class ElectionMixin:
             or (self.vote is None and self.leader_id is None)
             or (message.pre_vote and message.term > self.term)
         )
-        if can_vote and self.log.is_up_to_date(message.last_index, message.last_term):
+        incarnation = self.config.incarnation
+        if can_vote and self._may_vote() and self.log.is_up_to_date(message.last_index, message.last_term):
             self._send_persisted(
-                RequestVoteResponse(self.node_id, message.sender, message.term, True, message.pre_vote)
+                RequestVoteResponse(
+                    self.node_id, message.sender, message.term, True, message.pre_vote, incarnation
+                )
             )
             if not message.pre_vote:
                 self.vote = message.sender
                 self._election_elapsed = 0
         else:
             self._send_persisted(
-                RequestVoteResponse(self.node_id, message.sender, self.term, False, message.pre_vote)
+                RequestVoteResponse(
+                    self.node_id, message.sender, self.term, False, message.pre_vote, incarnation
+                )
             )
 
     def _on_vote_response(self, message: RequestVoteResponse) -> None:

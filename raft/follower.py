@@ -43,7 +43,13 @@ class FollowerMixin:
         if prev_index < log.committed:
             # Everything up to our commit matches the leader already; tell it where we are.
             self._send_persisted(
-                AppendEntriesResponse(self.node_id, message.sender, self.term, log.committed)
+                AppendEntriesResponse(
+                    self.node_id,
+                    message.sender,
+                    self.term,
+                    log.committed,
+                    incarnation=self.config.incarnation,
+                )
             )
             return
         result = log.maybe_append(prev_index, message.prev_term, entries)
@@ -51,7 +57,14 @@ class FollowerMixin:
             hint_index, hint_term = log.find_conflict_by_term(prev_index, message.prev_term)
             self._send_persisted(
                 AppendEntriesResponse(
-                    self.node_id, message.sender, self.term, prev_index, True, hint_index, hint_term
+                    self.node_id,
+                    message.sender,
+                    self.term,
+                    prev_index,
+                    True,
+                    hint_index,
+                    hint_term,
+                    self.config.incarnation,
                 )
             )
             return
@@ -63,13 +76,21 @@ class FollowerMixin:
                 if entry.kind is _CONF_CHANGE and entry.index > self._configs.last_index:
                     self._append_config(entry)
         log.commit_to(min(message.commit, last_new))
-        self._send_persisted(AppendEntriesResponse(self.node_id, message.sender, self.term, last_new))
+        self._send_persisted(
+            AppendEntriesResponse(
+                self.node_id, message.sender, self.term, last_new, incarnation=self.config.incarnation
+            )
+        )
 
     def _on_heartbeat(self, message: Heartbeat) -> None:
         if not self._hear_from_leader(message.sender):
             return
         self.log.commit_to(min(message.commit, self.log.last_index()))
-        self._send(HeartbeatResponse(self.node_id, message.sender, self.term, message.read_round))
+        self._send(
+            HeartbeatResponse(
+                self.node_id, message.sender, self.term, message.read_round, self.config.incarnation
+            )
+        )
 
     def _on_install_snapshot(self, message: InstallSnapshot) -> None:
         if not self._hear_from_leader(message.sender):
@@ -77,14 +98,24 @@ class FollowerMixin:
         log = self.log
         if message.index <= log.committed:
             self._send_persisted(
-                InstallSnapshotResponse(self.node_id, message.sender, self.term, log.committed, 0, True)
+                InstallSnapshotResponse(
+                    self.node_id, message.sender, self.term, log.committed, 0, True, self.config.incarnation
+                )
             )
             return
         snapshot = self._snapshot_assembler.accept(message)
         if snapshot is None:
             offset = self._snapshot_assembler.expected_offset(message)
             self._send(
-                InstallSnapshotResponse(self.node_id, message.sender, self.term, message.index, offset, False)
+                InstallSnapshotResponse(
+                    self.node_id,
+                    message.sender,
+                    self.term,
+                    message.index,
+                    offset,
+                    False,
+                    self.config.incarnation,
+                )
             )
             return
         if log.term(snapshot.index) == snapshot.term:
@@ -95,6 +126,12 @@ class FollowerMixin:
             self._last_snapshot = snapshot
         self._send_persisted(
             InstallSnapshotResponse(
-                self.node_id, message.sender, self.term, snapshot.index, len(snapshot.data), True
+                self.node_id,
+                message.sender,
+                self.term,
+                snapshot.index,
+                len(snapshot.data),
+                True,
+                self.config.incarnation,
             )
         )

@@ -4,6 +4,9 @@ Every message is a frozen slotted dataclass whose first three fields are `sender
 runtime routes by `recipient`) and whose class attribute TAG is its stable integer identity on the wire
 (raft/codec.py).
 Never renumber a TAG: add new messages with new numbers.
+
+The messages whose sender's vote or acknowledgement counts toward a quorum carry the sender's incarnation
+(the random id of its data dir), so a node whose data dir was wiped is never counted as the member it was.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class RequestVote:
     last_term: int
     pre_vote: bool = False
     transfer: bool = False
+    incarnation: str = ""  # the sender's data dir (raft/incarnation.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class RequestVoteResponse:
     term: int
     granted: bool
     pre_vote: bool = False
+    incarnation: str = ""  # the sender's data dir (raft/incarnation.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class AppendEntriesResponse:
     reject: bool = False
     hint_index: int = 0
     hint_term: int = 0
+    incarnation: str = ""  # the sender's data dir (raft/incarnation.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,7 @@ class HeartbeatResponse:
     recipient: str
     term: int
     read_round: int = 0
+    incarnation: str = ""  # the sender's data dir (raft/incarnation.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,7 @@ class InstallSnapshotResponse:
     index: int
     offset: int
     done: bool
+    incarnation: str = ""  # the sender's data dir (raft/incarnation.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ class Inflights:
 class Progress:
     __slots__ = (
         "active_before",
+        "incarnation",
         "inflights",
         "match",
         "next",
@@ -77,6 +78,7 @@ class Progress:
         self.recent_active = False  # heard from since the last check-quorum round
         self.active_before = False  # heard from during the check-quorum round before that
         self.read_ack = 0  # highest ReadIndex round this follower confirmed
+        self.incarnation = ""  # the data dir its answers come from, as it last said ("" = not heard yet)
 
     def __repr__(self) -> str:
         return (

@@ -40,6 +40,7 @@ class ReadIndexMixin:
             return False
         round_id = read_round.round_id
         confirmed = {node_id for node_id, progress in self._progress.items() if progress.read_ack >= round_id}
+        confirmed -= self._uncounted
         confirmed.add(self.node_id)
         if not quorum.has_quorum(self._configs.voters, confirmed):
             return False

@@ -46,6 +46,7 @@ class ReconfigurationMixin:
                 self._progress[node_id] = progress
         for node_id in [node_id for node_id in self._progress if node_id not in ids]:
             del self._progress[node_id]
+        self._recount_members()
         if self._lead_transferee is not None and self._lead_transferee not in self._configs.voters:
             self._lead_transferee = None
         self._check_read_round()
@@ -60,5 +61,7 @@ class ReconfigurationMixin:
         for node_id in sorted(self.membership.learners):
             progress = self._progress.get(node_id)
             if progress is not None and progress.match >= committed:
-                self._append_conf_change(ConfChange(ConfChangeKind.PROMOTE, node_id))
+                # Record the data dir it answers from: only that one's votes and acks count from now on.
+                change = ConfChange(ConfChangeKind.PROMOTE, node_id, incarnation=progress.incarnation)
+                self._append_conf_change(change)
                 return

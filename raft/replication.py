@@ -130,9 +130,16 @@ class ReplicationMixin:
         log = self.log
         progress = self._progress
         me = self.node_id
-        matches = [
-            log.stable_index if voter == me else progress[voter].match for voter in self._configs.voters
-        ]
+        if self._uncounted:  # members answering for a wiped data dir count as holding nothing
+            uncounted = self._uncounted
+            matches = [
+                log.stable_index if voter == me else 0 if voter in uncounted else progress[voter].match
+                for voter in self._configs.voters
+            ]
+        else:
+            matches = [
+                log.stable_index if voter == me else progress[voter].match for voter in self._configs.voters
+            ]
         index = quorum.committed_index(matches)
         if index > log.committed and log.term(index) == self.term:
             log.committed = index
@@ -152,6 +159,7 @@ class ReplicationMixin:
     # --- heartbeats and check-quorum -------------------------------------------------------------------
 
     def _tick_heartbeat(self) -> None:
+        self._ticks_as_leader += 1
         self._election_elapsed += 1
         self._heartbeat_elapsed += 1
         if self._election_elapsed >= self.config.election_ticks:
@@ -174,11 +182,13 @@ class ReplicationMixin:
     def _recently_heard(self) -> set[str]:
         """Ourselves and the members we heard from within the last one or two election timeouts."""
         heard = {node_id for node_id, progress in self._progress.items() if progress.recently_heard()}
+        heard -= self._uncounted
         heard.add(self.node_id)
         return heard
 
     def _quorum_active(self) -> bool:
         active = {node_id for node_id, progress in self._progress.items() if progress.recent_active}
+        active -= self._uncounted
         active.add(self.node_id)
         for progress in self._progress.values():
             progress.active_before = progress.recent_active

@@ -42,6 +42,14 @@ class TermRulesMixin:
         if isinstance(message, (AppendEntries, Heartbeat)):
             if self.config.check_quorum or self.config.pre_vote:
                 # A deposed leader cut off by partition learns our term and steps down (etcd does the same).
-                self._send_persisted(AppendEntriesResponse(self.node_id, message.sender, self.term, 0))
+                self._send_persisted(
+                    AppendEntriesResponse(
+                        self.node_id, message.sender, self.term, 0, incarnation=self.config.incarnation
+                    )
+                )
         elif isinstance(message, RequestVote) and message.pre_vote:
-            self._send_persisted(RequestVoteResponse(self.node_id, message.sender, self.term, False, True))
+            self._send_persisted(
+                RequestVoteResponse(
+                    self.node_id, message.sender, self.term, False, True, self.config.incarnation
+                )
+            )

@@ -43,6 +43,7 @@ class ConfChange:
     kind: ConfChangeKind
     node_id: str
     addr: str = ""
+    incarnation: str = ""  # the node's data dir as it reported it ("" = not known yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,9 @@ class Member:
     node_id: str
     addr: str
     voter: bool
+    # The random id of the data dir this member's votes and acks come from ("" = not recorded: a learner
+    # before promotion, or a configuration written before incarnations existed). See raft/incarnation.py.
+    incarnation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +86,16 @@ class Membership:
         if change.kind is ConfChangeKind.ADD_LEARNER:
             if current is not None:
                 addr = change.addr or current.addr
-                return Membership(others + (Member(change.node_id, addr, current.voter),))
-            return Membership(self.members + (Member(change.node_id, change.addr, False),))
+                incarnation = change.incarnation or current.incarnation
+                return Membership(others + (Member(change.node_id, addr, current.voter, incarnation),))
+            member = Member(change.node_id, change.addr, False, change.incarnation)
+            return Membership(self.members + (member,))
         if change.kind is ConfChangeKind.PROMOTE:
             if current is None:
                 return self
-            return Membership(others + (Member(current.node_id, change.addr or current.addr, True),))
+            addr = change.addr or current.addr
+            incarnation = change.incarnation or current.incarnation
+            return Membership(others + (Member(current.node_id, addr, True, incarnation),))
         return Membership(others)
 
 

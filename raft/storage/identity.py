@@ -1,10 +1,15 @@
-"""Who owns a data dir: the node id and cluster id file, and the lock that keeps a second process out."""
+"""Who owns a data dir: the node id and cluster id file, and the lock that keeps a second process out.
+
+The file also holds the data dir's incarnation: a random id drawn when the data dir is created, which the
+node reports with its votes and acks. A node restarted on a wiped data dir under the same id reports a new
+one, and the cluster then never counts it as the member it replaced (raft/incarnation.py)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from raft.codec import CodecError, packb, unpackb
@@ -17,10 +22,15 @@ LOCK = "lock"
 FORMAT = 1
 
 
+def new_incarnation() -> str:
+    return secrets.token_hex(8)
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     node_id: str
     cluster_id: str | None = None
+    incarnation: str = field(default_factory=new_incarnation)
 
 
 def load(data_dir: Path) -> Identity | None:
@@ -38,8 +48,9 @@ def load(data_dir: Path) -> Identity | None:
             obj, problem = None, str(exc)
         if isinstance(obj, dict) and obj.get("format") == FORMAT and isinstance(obj.get("node_id"), str):
             cluster_id = obj.get("cluster_id")
-            if cluster_id is None or isinstance(cluster_id, str):
-                return Identity(obj["node_id"], cluster_id)
+            incarnation = obj.get("incarnation", "")  # "": written before incarnations existed
+            if (cluster_id is None or isinstance(cluster_id, str)) and isinstance(incarnation, str):
+                return Identity(obj["node_id"], cluster_id, incarnation)
         problem = problem or "unexpected contents"
     raise StorageError(
         f"the identity file {path} is unreadable ({problem}); refusing to guess whose data this is"
@@ -47,7 +58,14 @@ def load(data_dir: Path) -> Identity | None:
 
 
 def store(data_dir: Path, identity: Identity, durations: list[float]) -> None:
-    payload = packb({"format": FORMAT, "node_id": identity.node_id, "cluster_id": identity.cluster_id})
+    payload = packb(
+        {
+            "format": FORMAT,
+            "node_id": identity.node_id,
+            "cluster_id": identity.cluster_id,
+            "incarnation": identity.incarnation,
+        }
+    )
     atomic_write(data_dir / FILE, [frame(payload)], durations)
 
 

@@ -65,17 +65,13 @@ def listed(directory: Path) -> list[tuple[tuple[int, int], Path]]:
     return sorted(found)
 
 
-def write(
-    directory: Path, snapshot: Snapshot, durations: list[float], floor: WalFloor | None = None
-) -> Path:
+def write(directory: Path, snapshot: Snapshot, durations: list[float], floor: WalFloor | None = None) -> Path:
     payload = encode_snapshot(snapshot)
     path = directory / snapshot_name(snapshot.index, snapshot.term)
     chunks = [MAGIC, HEADER.pack(len(payload), zlib.crc32(payload)), payload]
     if floor is not None:
         hard_state = floor.hard_state
-        record = packb(
-            [floor.next_round, None if hard_state is None else [hard_state.term, hard_state.vote]]
-        )
+        record = packb([floor.next_round, None if hard_state is None else [hard_state.term, hard_state.vote]])
         chunks += [FLOOR_MAGIC, HEADER.pack(len(record), zlib.crc32(record)), record]
     atomic_write(path, chunks, durations)
     return path

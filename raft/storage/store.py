@@ -63,6 +63,7 @@ class Storage:
     ):
         self.node_id = owner.node_id
         self.cluster_id = owner.cluster_id
+        self.incarnation = owner.incarnation  # this data dir's random id ("" if older than incarnations)
         self.recovered = recovered
         self.on_fsync = None
         self._dir = data_dir
@@ -137,6 +138,18 @@ class Storage:
         snapshot = loaded.snapshot if loaded is not None else None
         replayed = recovery.replay(wal_dir)
         recovery.check_floor(replayed, loaded, wal_dir)
+        if loaded is None and not replayed.segments and owner.cluster_id is not None:
+            # No log and no snapshot, though the dir joined a cluster: whatever it held (if anything) is
+            # gone, so it must not answer as the data dir it was. A new incarnation makes the cluster
+            # treat it as wiped (it waits to be removed and joined again) instead of letting it vote
+            # with its term and vote forgotten.
+            owner = identity.Identity(node_id, owner.cluster_id)
+            identity.store(path, owner, durations)
+            log.warning(
+                "the data dir %s holds no log and no snapshot: it starts as a new incarnation %s",
+                path,
+                owner.incarnation,
+            )
         entries, reset = recovery.join(replayed.log, snapshot, skipped)
         if replayed.torn is not None:
             recovery.cut_torn_tail(replayed.torn, durations)
@@ -166,7 +179,8 @@ class Storage:
             )
         durations: list[float] = []
         try:
-            identity.store(self._dir, identity.Identity(self.node_id, cluster_id), durations)
+            owner = identity.Identity(self.node_id, cluster_id, self.incarnation)
+            identity.store(self._dir, owner, durations)
         except OSError as exc:
             self._failure = DiskFailure(self._failure_message(exc))
             raise DiskFailure(str(self._failure)) from exc

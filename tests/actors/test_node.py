@@ -223,3 +223,31 @@ def test_writes_in_flight_when_the_leader_dies_apply_exactly_once(tmp_path: Path
                 await node.shutdown()
 
     run(scenario())
+
+
+def test_a_membership_change_that_cannot_commit_in_time_is_change_pending(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        # Long election timeouts: the leader still counts the stopped voters as recently heard from (so
+        # the change is not refused as would_lose_quorum) and does not step down before the answer.
+        slow = {"election_ticks": 300, "request_timeout": 1.0}
+        nodes = [Node(options(tmp_path, f"n{i}", bootstrap=i == 1, **slow)) for i in (1, 2, 3)]
+        for node in nodes:
+            await node.start()
+        try:
+            leader = nodes[0]
+            await until(lambda: leader.bridge.raft_state() == "Leader", 20)
+            for node in nodes[1:]:
+                assert isinstance(await leader.bridge.join(node.node_id, node.options.raft_addr), Ok)
+            await until(lambda: len(leader.raft.node.membership.voters) == 3)
+            for node in nodes[1:]:
+                await node.shutdown()
+            outcome = await leader.bridge.join("n4", "127.0.0.1:1")
+            assert isinstance(outcome, Rejected) and outcome.code == "change_pending", outcome
+            pending = leader.bridge.raft_status().pending_change
+            assert pending is not None and (pending.kind, pending.node_id) == ("add_learner", "n4")
+            assert str(pending.index) in outcome.detail
+        finally:
+            for node in nodes:
+                await node.shutdown()
+
+    run(scenario())

@@ -31,7 +31,7 @@ class Outcome:
 
 
 class Schedule:
-    def __init__(self, seed: int, steps: int = 1000, pipelined: bool = False) -> None:
+    def __init__(self, seed: int, steps: int = 1000, pipelined: bool = False, wipes: bool = False) -> None:
         self.seed = seed
         self.steps = steps
         rng = self.rng = random.Random(seed)
@@ -61,6 +61,7 @@ class Schedule:
         self.reads = 0
         self.conf_changes = 0
         self.crashes = 0
+        self.wipes = 0
         self.next_node = size + 1
         self.events: list[tuple[Callable[[], None], float]] = [
             (self.deliver, 40),
@@ -78,6 +79,8 @@ class Schedule:
             (self.compact, 0.8),
             (self.transfer, 0.2),
         ]
+        if wipes:  # an operator wiping a voter's data dir, then removing and joining it again
+            self.events += [(self.wipe, 0.15), (self.rejoin_wiped, 1.5)]
 
     # --- events ----------------------------------------------------------------------------------------
 
@@ -179,6 +182,38 @@ class Schedule:
             self.cluster.add_node(node_id)  # a fresh, empty node waiting to hear from the leader
         self.cluster.pump(leader)
 
+    def wipe(self) -> None:
+        """An operator deletes a voter's data dir and restarts it under the same id (at most once, while
+        every node is up and agrees on three or more voters, so that the others can still form a quorum
+        without it: a wiped voter never counts until it is removed and joined again)."""
+        nodes = list(self.cluster.nodes.values())
+        if self.wipes or not all(node.alive for node in nodes):
+            return
+        for node in nodes:
+            raft = node.raft
+            if len(raft.membership.voters) < 3 or raft.pending_conf_change() is not None:
+                return
+        voters = sorted(nodes[0].raft.membership.voters)
+        self.wipes += 1
+        self.conf_changes = 3  # no other change until the wiped node is joined again
+        self.cluster.wipe(self.rng.choice(voters))
+
+    def rejoin_wiped(self) -> None:
+        """What the wiped node's log message tells the operator: remove it, then join it again."""
+        leader = self._some_leader()
+        if leader is None or not self.cluster.wiped:
+            return
+        node_id = sorted(self.cluster.wiped)[0]
+        if node_id in leader.raft.membership.ids:
+            change = ConfChange(ConfChangeKind.REMOVE, node_id)
+        else:
+            change = ConfChange(ConfChangeKind.ADD_LEARNER, node_id, f"addr-{node_id}")
+        try:
+            leader.raft.propose_conf_change(change)
+        except (RaftError, ValueError):
+            return
+        self.cluster.pump(leader)
+
     def compact(self) -> None:
         alive = self.cluster.alive()
         if alive:
@@ -224,9 +259,8 @@ class Schedule:
         cluster = self.cluster
         cluster.faults = Faults()
         cluster.heal()
-        removed = {
-            node_id for _, kind, node_id in cluster.committed_conf_changes() if kind is ConfChangeKind.REMOVE
-        }
+        last_change = {node_id: kind for _, kind, node_id in cluster.committed_conf_changes()}
+        removed = {node_id for node_id, kind in last_change.items() if kind is ConfChangeKind.REMOVE}
         for node in list(cluster.nodes.values()):
             if node.node_id in removed:
                 if node.alive:
@@ -237,8 +271,12 @@ class Schedule:
         budget = 40 * ELECTION_TICKS
         for _ in range(budget):
             leader = cluster.leader()
-            if leader is not None and self._try_commit(leader):
-                return
+            if leader is not None:
+                for node_id in sorted(leader.raft.membership.ids):  # e.g. a re-join that committed late
+                    if node_id in cluster.nodes and not cluster.nodes[node_id].alive:
+                        cluster.restart(node_id)
+                if self._try_commit(leader):
+                    return
             cluster.tick()
             cluster.stabilize()
         raise AssertionError(f"no progress within {budget} ticks after faults stopped")

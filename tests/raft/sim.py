@@ -12,20 +12,26 @@ core has (the runtime's setting), so new appends and commits never wait for a wr
 
 Checker asserts after every delivered message: election safety, log matching, leader completeness, state
 machine safety, committed entries never lost or changed, and the core's own index invariants.
+
+Wiping a node (`Cluster.wipe`) restarts it under the same id on an empty disk with a new incarnation, as an
+operator who deleted its data dir would. Until it is re-joined (a committed ADD_LEARNER or PROMOTE of it
+after the wipe), the cluster checks that it never grants a vote; and whenever a leader's commit index
+advances it must be backed by acks of a majority of its voters, each from the incarnation the leader's
+configuration records for it, not counting at all a member that spoke to that leader for another one.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import msgpack
 
 from raft.codec import decode_conf_change
 from raft.core import RaftConfig, RaftNode, Role
-from raft.messages import Message
+from raft.messages import AppendEntriesResponse, InstallSnapshotResponse, Message, RequestVoteResponse
 from raft.pipeline import (
     Apply,
     Compacted,
@@ -36,6 +42,7 @@ from raft.pipeline import (
     Send,
     Work,
 )
+from raft.quorum import majority
 from raft.types import (
     ConfChangeKind,
     Entry,
@@ -52,9 +59,15 @@ class SafetyViolation(AssertionError):
     pass
 
 
+def first_incarnation(node_id: str) -> str:
+    return f"{node_id}.0"
+
+
 def cluster_state(ids: Iterable[str]) -> RecoveredState:
     """A preconfigured cluster of voters, as if each had been bootstrapped with the same snapshot."""
-    membership = Membership(tuple(Member(node_id, f"addr-{node_id}", True) for node_id in ids))
+    membership = Membership(
+        tuple(Member(node_id, f"addr-{node_id}", True, first_incarnation(node_id)) for node_id in ids)
+    )
     return RecoveredState(HardState(1, None, 1), Snapshot(1, 1, membership, b""))
 
 
@@ -333,6 +346,14 @@ class Cluster:
         self.trace: list[Message] = []
         self.read_floor: dict[tuple[str, bytes], int] = {}  # (node, ctx) -> commit known when asked
         self.read_results: dict[tuple[str, bytes], int] = {}
+        self.wiped: dict[str, int] = {}  # node -> commit index known when wiped, until it is re-joined
+        # (leader, term) -> (voter, incarnation) -> highest index that incarnation acknowledged to it
+        self.acks: dict[tuple[str, int], dict[tuple[str, str], int]] = defaultdict(dict)
+        self.commit_seen: dict[tuple[str, int], int] = {}  # (leader, term) -> commit index last checked
+        # (leader, term) -> member -> (incarnation recorded for it then, incarnation it spoke with)
+        self.spoke: dict[tuple[str, int], dict[str, set[tuple[str, str]]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         state = cluster_state(self.ids)
         for node_id in self.ids:
             durable = (durables or {}).get(node_id) or Durable(state.hard_state, state.snapshot, [])
@@ -341,7 +362,7 @@ class Cluster:
     # --- membership of the simulation ------------------------------------------------------------------
 
     def add_node(self, node_id: str, durable: Durable | None = None) -> SimNode:
-        config = RaftConfig(node_id, **self.config)  # type: ignore[arg-type]
+        config = RaftConfig(node_id, **{"incarnation": first_incarnation(node_id), **self.config})  # type: ignore[arg-type]
         depth = PIPELINE_DEPTH if self.pipelined else 1
         node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes), depth)
         self.nodes[node_id] = node
@@ -393,11 +414,33 @@ class Cluster:
         node.start()
         self._check(node)
 
+    def wipe(self, node_id: str) -> None:
+        """Restart `node_id` on an empty disk under the same id: a new incarnation of its data dir."""
+        node = self.nodes[node_id]
+        if node.alive:
+            self.crash(node_id)
+        node.durable = Durable()
+        node.config = replace(node.config, incarnation=f"{node_id}.{node.restarts}")
+        self.wiped[node_id] = self.checker.max_committed if self.checker else 0
+        self.restart(node_id)
+
     # --- moving things -----------------------------------------------------------------------------------
 
     def send(self, messages: list[Message]) -> None:
         faults = self.faults
         for message in messages:
+            if (
+                self.wiped
+                and type(message) is RequestVoteResponse
+                and message.granted
+                and message.sender in self.wiped
+                and self.checker
+            ):
+                self.checker.fail(
+                    f"a wiped node voted: {message.sender} (incarnation {message.incarnation}) granted "
+                    f"{'a pre-vote' if message.pre_vote else 'its vote'} to {message.recipient} "
+                    f"for term {message.term} before being joined again"
+                )
             if faults.drop and self.rng.random() < faults.drop:
                 continue
             self.pending.append(message)
@@ -451,6 +494,12 @@ class Cluster:
         for entry in entries:
             if self.checker:
                 self.checker.check_apply(node, entry)
+            if self.wiped and entry.kind is EntryKind.CONF_CHANGE:
+                change = decode_conf_change(entry.data)
+                wiped_at = self.wiped.get(change.node_id)
+                joins = (ConfChangeKind.ADD_LEARNER, ConfChangeKind.PROMOTE)
+                if wiped_at is not None and entry.index > wiped_at and change.kind in joins:
+                    del self.wiped[change.node_id]  # joined again: its new incarnation may vote
             node.app.index = entry.index
             if entry.kind is EntryKind.NORMAL and entry.data:
                 node.app.items.append((entry.index, entry.data))
@@ -459,6 +508,7 @@ class Cluster:
         message = self.pending.pop(position)
         node = self.nodes.get(message.recipient)
         if node is not None and node.alive and self.connected(message.sender, message.recipient):
+            self._note_ack(node, message)
             node.raft.step(message)
             self.delivered += 1
             name = type(message).__name__
@@ -565,6 +615,62 @@ class Cluster:
     def _check(self, node: SimNode) -> None:
         if self.checker:
             self.checker.check(node)
+            self._check_commit_quorum(node)
+
+    def _note_ack(self, node: SimNode, message: Message) -> None:
+        """Remember what each incarnation acknowledged to a leader (durable on it when sent), and which
+        incarnations each member spoke with to it."""
+        raft = node.raft
+        if raft.role is not Role.LEADER or message.term != raft.term:
+            return
+        incarnation = getattr(message, "incarnation", None)
+        member = raft.membership.get(message.sender)
+        if incarnation is not None and member is not None:
+            # what it spoke with, and what the leader's configuration recorded for it then
+            self.spoke[(node.node_id, raft.term)][message.sender].add((member.incarnation, incarnation))
+        acked = (type(message) is AppendEntriesResponse and not message.reject) or (
+            type(message) is InstallSnapshotResponse and message.done
+        )
+        if not acked:
+            return
+        index = message.index  # type: ignore[union-attr]
+        acks = self.acks[(node.node_id, raft.term)]
+        key = (message.sender, message.incarnation)
+        acks[key] = max(acks.get(key, 0), index)
+
+    def _check_commit_quorum(self, node: SimNode) -> None:
+        """A leader's commit index must be backed by a majority of its voters, each counted only by acks
+        from the incarnation its configuration records (a wiped data dir's acks never count)."""
+        raft = node.raft
+        if raft is None or raft.role is not Role.LEADER:
+            return
+        key = (node.node_id, raft.term)
+        seen = self.commit_seen.get(key)
+        commit = raft.commit_index
+        self.commit_seen[key] = commit
+        if seen is None or commit <= seen:
+            return
+        acks = self.acks[key]
+        membership = raft.membership
+        backing = []
+        for voter in sorted(membership.voters):
+            if voter == node.node_id:
+                backing.append(voter)
+                continue
+            recorded = membership.get(voter).incarnation  # type: ignore[union-attr]
+            if recorded and any(then == recorded != inc for then, inc in self.spoke[key][voter]):
+                continue  # it spoke for another data dir since: none of its acks may count here
+            acked = max(
+                (index for (sender, inc), index in acks.items() if sender == voter and recorded in ("", inc)),
+                default=0,
+            )
+            if acked >= commit:
+                backing.append(voter)
+        if len(backing) < majority(len(membership.voters)):
+            self.checker.fail(  # type: ignore[union-attr]
+                f"commit without a quorum: {node.node_id} (term {raft.term}) committed {commit} backed only "
+                f"by {backing} of voters {sorted(membership.voters)} (acks: {acks})"
+            )
 
     # --- reading the outcome ---------------------------------------------------------------------------
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from raft.core import Role
+from raft.core import RaftNode, Role
 from raft.errors import AddressConflict, ConfChangeInProgress, WouldLoseQuorum
 from raft.live_quorum import unreachable_voters
 from raft.membership import check_address
 from raft.types import ConfChange, ConfChangeKind, Member, Membership
-from tests.raft.sim import Cluster
+from tests.raft.sim import Cluster, SafetyViolation
 
 IDS = ["n1", "n2", "n3"]
 ADD = ConfChangeKind.ADD_LEARNER
@@ -96,3 +96,75 @@ def test_unreachable_voters_are_named_only_when_a_majority_is_missing() -> None:
     five = Membership(tuple(Member(f"n{k}", f"a{k}", True) for k in range(1, 6)))
     assert unreachable_voters(five, {"n1", "n2", "n3"}) == ()
     assert unreachable_voters(five, {"n1", "n2"}) == ("n3", "n4", "n5")
+
+
+# --- incarnations: a voter restarted on a wiped data dir never votes nor counts ---------------------
+
+
+def wipe_a_voter_then_lose_the_leader(cluster: Cluster) -> None:
+    """The issue's case: n3 down, 20 writes on n1 and n2, n2's data dir wiped and n2 restarted under its
+    id, then n1 crashes and n3 comes back: only n2's vote could make n3, which lacks the writes, leader."""
+    leader = cluster.elect("n1")
+    cluster.crash("n3")
+    for number in range(20):
+        leader.propose(b"write-%d" % number)
+    cluster.stabilize()
+    assert leader.commit_index >= 21
+    cluster.wipe("n2")  # and n1 crashes before it hears from the new n2: n2 knows no configuration
+    cluster.crash("n1")
+    cluster.restart("n3")
+    cluster.run_ticks(60)
+
+
+def test_a_wiped_voter_cannot_help_elect_a_leader_lacking_acknowledged_writes() -> None:
+    cluster = Cluster(IDS)
+    wipe_a_voter_then_lose_the_leader(cluster)
+    n2 = cluster.raft("n2")
+    assert n2.vote is None and n2.role is Role.FOLLOWER and n2.membership.members == ()
+    assert cluster.leader() is None  # n3 cannot win: unavailable, but nothing acknowledged is lost
+    cluster.restart("n1")
+    cluster.run_ticks(30)
+    assert n2.superseded and n2.vote is None  # it has heard from n1 now, and knows it
+    leader = cluster.leader()
+    assert leader is not None and leader.node_id == "n1"
+    index = leader.raft.propose(b"after")
+    cluster.stabilize()
+    assert leader.raft.commit_index >= index  # n1 and n3 form the quorum, n2 never counts
+    writes = [data for _, data in cluster.nodes["n3"].app.items]
+    assert writes[:20] == [b"write-%d" % number for number in range(20)]
+
+
+def test_with_the_rule_removed_the_checker_sees_acknowledged_writes_lost(monkeypatch) -> None:
+    # Both guards off: the wiped node's own refusal to vote, and the candidate ignoring its grant.
+    monkeypatch.setattr(RaftNode, "_may_vote", lambda node: True)
+    monkeypatch.setattr(RaftNode, "_screen", lambda node, message: True)
+    cluster = Cluster(IDS)
+    with pytest.raises(SafetyViolation, match="a wiped node voted"):
+        wipe_a_voter_then_lose_the_leader(cluster)
+    cluster = Cluster(IDS)
+    cluster.wipe = lambda node_id: (Cluster.wipe(cluster, node_id), cluster.wiped.clear())  # type: ignore[method-assign]
+    with pytest.raises(SafetyViolation, match="leader completeness"):  # and what it would cost
+        wipe_a_voter_then_lose_the_leader(cluster)
+
+
+def test_removing_and_joining_a_wiped_voter_again_makes_it_a_voter_that_counts() -> None:
+    cluster = Cluster(IDS)
+    leader = cluster.elect("n1")
+    leader.propose(b"before")
+    cluster.stabilize()
+    cluster.wipe("n3")
+    cluster.run_ticks(3)
+    assert cluster.raft("n3").superseded and leader.membership.get("n3").incarnation == "n3.0"
+    leader.propose_conf_change(ConfChange(ConfChangeKind.REMOVE, "n3"))
+    cluster.run_ticks(2)
+    leader.propose_conf_change(ConfChange(ADD, "n3", "addr-n3"))
+    cluster.run_ticks(5)
+    member = leader.membership.get("n3")
+    assert (
+        member is not None and member.voter and member.incarnation == cluster.nodes["n3"].config.incarnation
+    )
+    assert not cluster.raft("n3").superseded and "n3" not in cluster.wiped
+    cluster.crash("n2")  # n1 and the new n3 must now commit together
+    index = leader.propose(b"after")
+    cluster.stabilize()
+    assert leader.commit_index >= index

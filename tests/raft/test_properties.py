@@ -14,7 +14,7 @@ from raft.errors import RaftError
 from raft.log import RaftLog
 from raft.messages import Message, RequestVoteResponse
 from raft.types import Entry
-from tests.raft.sim import cluster_state
+from tests.raft.sim import cluster_state, first_incarnation
 from tests.raft.strategies import messages
 
 # --- quorum ---------------------------------------------------------------------------------------------
@@ -156,7 +156,9 @@ IDS = ["n1", "n2", "n3"]
 
 def node_in_role(role: Role) -> RaftNode:
     node = RaftNode(
-        RaftConfig("n1", election_ticks=4, heartbeat_ticks=1), cluster_state(IDS), random.Random(0)
+        RaftConfig("n1", election_ticks=4, heartbeat_ticks=1, incarnation=first_incarnation("n1")),
+        cluster_state(IDS),
+        random.Random(0),
     )
     if role is Role.LEADER:
         node.campaign()
@@ -173,7 +175,7 @@ def node_in_role(role: Role) -> RaftNode:
 
 
 def _grant(voter: str, term: int, role: Role) -> Message:
-    return RequestVoteResponse(voter, "n1", term, True, role is Role.PRE_CANDIDATE)
+    return RequestVoteResponse(voter, "n1", term, True, role is Role.PRE_CANDIDATE, first_incarnation(voter))
 
 
 @settings(max_examples=150, deadline=None)

@@ -10,7 +10,7 @@ from raft.core import RaftConfig, RaftNode, Role, bootstrap_state
 from raft.errors import ConfChangeInProgress, NotLeader, ProposalDropped
 from raft.messages import AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse
 from raft.types import ConfChange, ConfChangeKind, EntryKind, HardState, RecoveredState
-from tests.raft.sim import Cluster, cluster_state
+from tests.raft.sim import Cluster, cluster_state, first_incarnation
 
 IDS = ["n1", "n2", "n3"]
 
@@ -71,14 +71,14 @@ def test_a_joining_node_never_campaigns() -> None:
 
 def test_vote_requests_and_grants_wait_for_persistence_pre_votes_do_not() -> None:
     state = cluster_state(IDS)
-    candidate = RaftNode(RaftConfig("n1"), state, random.Random(1))
+    candidate = RaftNode(RaftConfig("n1", incarnation=first_incarnation("n1")), state, random.Random(1))
     candidate.campaign()
     ready = candidate.ready()
     assert candidate.role is Role.PRE_CANDIDATE and ready.hard_state is None  # a pre-vote changes nothing
     assert {type(m) for m in ready.messages} == {RequestVote} and ready.persisted_messages == []
     assert all(m.pre_vote and m.term == 2 for m in ready.messages)
     candidate.advance(ready)
-    voter = RaftNode(RaftConfig("n2"), state, random.Random(2))
+    voter = RaftNode(RaftConfig("n2", incarnation=first_incarnation("n2")), state, random.Random(2))
     voter.step(ready.messages[0])
     answer = voter.ready()
     assert [type(m) for m in answer.persisted_messages] == [RequestVoteResponse] and answer.messages == []
@@ -89,7 +89,7 @@ def test_vote_requests_and_grants_wait_for_persistence_pre_votes_do_not() -> Non
     voter.step(ready.persisted_messages[0])
     grant = voter.ready()
     assert grant.hard_state == HardState(2, "n1", 1)  # the vote is persisted before the grant leaves
-    assert grant.persisted_messages == [RequestVoteResponse("n2", "n1", 2, True, False)]
+    assert grant.persisted_messages == [RequestVoteResponse("n2", "n1", 2, True, False, "n2.0")]
 
 
 def test_leader_sends_entries_before_its_own_persist_and_acks_wait_for_the_followers() -> None:

@@ -1,6 +1,7 @@
 """Thousands of seeded random schedules: safety after every message, liveness once faults stop.
 
-PRINTFARM_SIM_SCHEDULES raises the count (default 2000); PRINTFARM_SIM_SEED=<seed> replays one schedule.
+PRINTFARM_SIM_SCHEDULES raises the count (default 2000); PRINTFARM_SIM_SEED=<seed> replays one schedule
+(with PRINTFARM_SIM_PIPELINED=1 and/or PRINTFARM_SIM_WIPES=1 as its failure message says).
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ SCHEDULES = int(os.environ.get("PRINTFARM_SIM_SCHEDULES", "2000"))
 PIPELINED_SCHEDULES = int(os.environ.get("PRINTFARM_SIM_PIPELINED_SCHEDULES", "1000"))
 ONE_SEED = os.environ.get("PRINTFARM_SIM_SEED")
 ONE_PIPELINED = os.environ.get("PRINTFARM_SIM_PIPELINED") == "1"
+ONE_WIPES = os.environ.get("PRINTFARM_SIM_WIPES") == "1"
+WIPE_SCHEDULES = int(os.environ.get("PRINTFARM_SIM_WIPE_SCHEDULES", "600"))
 BATCHES = 4
 
 
-def run_seed(seed: int, pipelined: bool = False) -> None:
+def run_seed(seed: int, pipelined: bool = False, wipes: bool = False) -> None:
     """Run one schedule; a failure names its seed and how to replay it."""
     try:
-        Schedule(seed, pipelined=pipelined).run()
+        Schedule(seed, pipelined=pipelined, wipes=wipes).run()
     except Exception as exc:
         replay = f"PRINTFARM_SIM_SEED={seed}" + (" PRINTFARM_SIM_PIPELINED=1" if pipelined else "")
+        replay += " PRINTFARM_SIM_WIPES=1" if wipes else ""
         raise AssertionError(
             f"schedule seed={seed}{' (pipelined)' if pipelined else ''} failed: {exc}\n"
             f"reproduce with: {replay} pytest tests/raft/test_simulation.py"
@@ -36,7 +40,7 @@ def run_seed(seed: int, pipelined: bool = False) -> None:
 @pytest.mark.parametrize("batch", range(BATCHES))
 def test_random_schedules_are_safe_and_live(batch: int) -> None:
     if ONE_SEED is not None:
-        if batch or ONE_PIPELINED:
+        if batch or ONE_PIPELINED or ONE_WIPES:
             pytest.skip("replaying one seed")
         run_seed(int(ONE_SEED))
         return
@@ -48,12 +52,25 @@ def test_random_schedules_are_safe_and_live(batch: int) -> None:
 def test_random_pipelined_schedules_are_safe_and_live(batch: int) -> None:
     """Several Readies in flight per node, committed entries applied before their Ready is durable."""
     if ONE_SEED is not None:
-        if batch or not ONE_PIPELINED:
+        if batch or not ONE_PIPELINED or ONE_WIPES:
             pytest.skip("replaying one seed")
         run_seed(int(ONE_SEED), pipelined=True)
         return
     for seed in range(batch, PIPELINED_SCHEDULES, BATCHES // 2):
         run_seed(seed, pipelined=True)
+
+
+@pytest.mark.parametrize("batch", range(BATCHES // 2))
+def test_random_schedules_wiping_a_voter_are_safe_and_live(batch: int) -> None:
+    """A voter's data dir wiped and the node restarted under its id (then maybe removed and joined
+    again), checked after every step: it never votes, its acks never count (tests/raft/sim.py)."""
+    if ONE_SEED is not None:
+        if batch or not ONE_WIPES:
+            pytest.skip("replaying one seed")
+        run_seed(int(ONE_SEED), pipelined=ONE_PIPELINED, wipes=True)
+        return
+    for seed in range(batch, WIPE_SCHEDULES, BATCHES // 2):
+        run_seed(seed, pipelined=seed % 3 == 0, wipes=True)
 
 
 def test_pipelined_schedules_keep_several_readies_in_flight() -> None:
@@ -87,10 +104,10 @@ def test_a_seed_replays_exactly() -> None:
     assert fingerprint(11) != fingerprint(12)
 
 
-def first_failing_seed(limit: int, pipelined: bool = False) -> tuple[int, str] | None:
+def first_failing_seed(limit: int, pipelined: bool = False, wipes: bool = False) -> tuple[int, str] | None:
     for seed in range(limit):
         try:
-            run_seed(seed, pipelined)
+            run_seed(seed, pipelined, wipes)
         except AssertionError as exc:
             return seed, str(exc)
     return None
@@ -177,3 +194,19 @@ def test_the_checker_catches_a_pipeline_that_acks_before_the_write(monkeypatch: 
     failure = first_failing_seed(400, pipelined=True)
     assert failure is not None
     assert "leader completeness" in failure[1] or "committed entry changed" in failure[1]
+def test_the_checker_catches_a_wiped_node_that_votes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core.RaftNode, "_may_vote", lambda node: True)
+    failure = first_failing_seed(60, wipes=True)
+    assert failure is not None and "a wiped node voted" in failure[1]
+
+
+def test_the_checker_catches_a_leader_counting_a_wiped_nodes_acks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def trusting(node: core.RaftNode, sender: str, progress: object, incarnation: str) -> None:
+        progress.incarnation = incarnation  # type: ignore[attr-defined]  # no reset, never uncounted
+
+    monkeypatch.setattr(core.RaftNode, "_note_incarnation", trusting)
+    failure = first_failing_seed(400, wipes=True)
+    assert failure is not None
+    assert any(
+        what in failure[1] for what in ("commit without a quorum", "leader completeness", "committed entry")
+    ), failure[1]

@@ -84,3 +84,29 @@ def test_a_complete_wal_after_a_snapshot_starts(tmp_path: Path) -> None:
     using(tmp_path, work)
     recovered = reopen(tmp_path)
     assert recovered.hard_state == HardState(3, None, 10) and recovered.snapshot == snapshot(8, 1)
+
+
+def test_every_data_dir_gets_its_own_incarnation_kept_across_restarts(tmp_path: Path) -> None:
+    async def incarnation(storage):
+        return storage.incarnation
+
+    first = using(tmp_path / "a", incarnation)
+    assert len(first) == 16 and using(tmp_path / "a", incarnation) == first
+    assert using(tmp_path / "b", incarnation) != first
+
+
+def test_a_joined_data_dir_whose_log_is_gone_becomes_a_new_incarnation(tmp_path: Path) -> None:
+    async def join(storage):
+        storage.set_cluster_id("c1")
+        await storage.save(HardState(2, "n2", 3), entries(1, 3))
+        return storage.incarnation
+
+    before = using(tmp_path, join)
+    for segment in segments(tmp_path):
+        segment.unlink()
+
+    async def look(storage):
+        return storage.incarnation, storage.cluster_id, storage.recovered.hard_state
+
+    after, cluster_id, hard_state = using(tmp_path, look)
+    assert after != before and cluster_id == "c1" and hard_state == HardState()
