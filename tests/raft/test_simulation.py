@@ -104,11 +104,17 @@ def test_a_seed_replays_exactly() -> None:
     assert fingerprint(11) != fingerprint(12)
 
 
-def first_failing_seed(limit: int, pipelined: bool = False, wipes: bool = False) -> tuple[int, str] | None:
+def first_failing_seed(
+    limit: int, pipelined: bool = False, wipes: bool = False, safety_only: bool = False
+) -> tuple[int, str] | None:
+    """The first seed below `limit` whose schedule fails; with `safety_only`, the first that breaks a safety
+    invariant (a planted bug may also stall a schedule before it shows, which is not what is looked for)."""
     for seed in range(limit):
         try:
             run_seed(seed, pipelined, wipes)
         except AssertionError as exc:
+            if safety_only and "did not stabilize" in str(exc):
+                continue
             return seed, str(exc)
     return None
 
@@ -191,7 +197,7 @@ def test_the_checker_catches_a_pipeline_that_acks_before_the_write(monkeypatch: 
         return work
 
     monkeypatch.setattr(pipeline.ReadyPipeline, "take", eager_acks)
-    failure = first_failing_seed(400, pipelined=True)
+    failure = first_failing_seed(400, pipelined=True, safety_only=True)
     assert failure is not None
     assert "leader completeness" in failure[1] or "committed entry changed" in failure[1]
 def test_the_checker_catches_a_wiped_node_that_votes(monkeypatch: pytest.MonkeyPatch) -> None:
