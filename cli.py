@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cli_acl import acl, tokens
 from cli_front_door import front_door_options
 
 HERE = Path(__file__).resolve().parent
@@ -258,6 +259,9 @@ def _leader(specs: list[tuple[str, int, int]]) -> str | None:
             return node_id
     return None
 
+
+main.add_command(acl)
+main.add_command(tokens)
 
 if __name__ == "__main__":
     main()

@@ -130,6 +130,7 @@ class Node:
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    token: str | None = None  # sent as a bearer token with every request once the cluster is bootstrapped
 
     @property
     def url(self) -> str:
@@ -206,6 +207,8 @@ class Node:
     # --- HTTP ----------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Response:
+        if self.token is not None:
+            kwargs["headers"] = {"Authorization": f"Bearer {self.token}", **(kwargs.get("headers") or {})}
         return http(method, self.url + path, body, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Response:
