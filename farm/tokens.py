@@ -83,7 +83,7 @@ class TokenTable:
     def load(self, obj: Any) -> None:
         """Fill an empty table from to_obj()'s output; raises ValueError on anything it could not be."""
         bootstrapped, tokens = obj
-        if type(bootstrapped) is not bool or type(tokens) is not list:
+        if type(bootstrapped) is not bool or type(tokens) not in (list, tuple):  # a snapshot may read tuples
             raise ValueError("tokens: expected [bootstrapped, [token, ...]]")
         for fields in tokens:
             token = Token(*fields)
