@@ -46,6 +46,10 @@ def parse_args() -> argparse.Namespace:
                         help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                         help="an extra flag for every node, e.g. --node-arg=--snapshot-every=100000")
+    parser.add_argument("--token-vs-open", action="store_true",
+                        help="an open cluster and one with an operator token side by side, alternating "
+                             "(bench/auth_compare.py)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --token-vs-open: runs of each phase")
     return parser.parse_args()
 
 
@@ -94,6 +98,12 @@ class CpuMeter:
         pids = [node.process.pid for node in self.nodes if node.process is not None]
         return time.perf_counter(), [cpu_seconds(pid) for pid in pids], time.process_time()
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds all node processes used since the meter started."""
+        _, nodes0, _ = self.start
+        _, nodes1, _ = self._sample()
+        return sum(after - before for before, after in zip(nodes0, nodes1, strict=True))
+
     def summary(self, requests: int) -> str:
         (t0, nodes0, own0), (t1, nodes1, own1) = self.start, self._sample()
         wall = t1 - t0
@@ -110,16 +120,19 @@ def report(name: str, result: LoadResult, meter: CpuMeter) -> None:
     print(f"{name:<22} {result.summary()}  {meter.summary(result.ok)}", flush=True)
 
 
-async def run_phases(phases: list[str], nodes: list[Node], targets: list[tuple[str, int]], clients: int,
-                     seconds: float) -> None:
-    loads = {
+def loads() -> dict:
+    return {
         "printers": ("write: create printer", printer_writes),
         "jobs": ("write: create job", job_writes),
         "linearizable": ("read: linearizable", reads("linearizable")),
         "stale": ("read: stale", reads("stale")),
     }
+
+
+async def run_phases(phases: list[str], nodes: list[Node], targets: list[tuple[str, int]], clients: int,
+                     seconds: float) -> None:
     for phase in phases:
-        name, make = loads[phase]
+        name, make = loads()[phase]
         meter = CpuMeter(nodes)
         report(name, await run_load(targets, make, clients, seconds), meter)
 
@@ -136,6 +149,11 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
+    if args.token_vs_open:
+        from bench.auth_compare import compare
+
+        compare(args, seed_fixtures, loads(), report, CpuMeter)
+        return
     base = Path(tempfile.mkdtemp(prefix="printfarm-bench-", dir=REPO))
     cluster = Cluster(base, size=args.nodes, extra_args=args.node_arg)
     try:
