@@ -157,6 +157,8 @@ def test_the_64_kib_create_delete_loop_keeps_memory_bounded(cluster_factory) -> 
           f"state estimate {state / 2**20:.1f} MiB; {control.summary()}")  # fmt: skip
     assert node.alive() and not control.failures, control.failures[:3]
     assert after < RSS_BOUND_LOOP
+    # the idempotency tables' budgets (20 MiB) plus at most DRIFT_BYTES (64 MiB) applied since a measure
+    assert state < 128 * 2**20
 
 
 def test_past_the_state_quota_only_what_shrinks_it_is_accepted(cluster_factory) -> None:
