@@ -7,12 +7,14 @@ import datetime
 import ipaddress
 import json
 import ssl
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Cluster, wait_for
+from tests.support.cluster import REPO, Cluster, wait_for
 
 pytestmark = pytest.mark.integration
 x509 = pytest.importorskip("cryptography.x509", reason="the cryptography package makes the test certificate")
@@ -66,6 +68,14 @@ def test_a_tls_node_answers_over_https(cluster_factory, tmp_path) -> None:
     with pytest.raises(OSError):  # plain HTTP on the TLS port gets no HTTP answer
         urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/healthz", timeout=5).read()
     assert "serving https://" in node.log_text()
+    url = f"https://127.0.0.1:{node.http_port}"
+    boot = subprocess.run([sys.executable, str(REPO / "cli.py"), "acl", "bootstrap", "--url", url,
+                           "--ca-cert", str(cert)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert boot.returncode == 0, boot.stderr
+    secret = json.loads(boot.stdout)["token"]
+    untrusted = subprocess.run([sys.executable, str(REPO / "cli.py"), "tokens", "list", "--url", url,
+                                "--token", secret], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert untrusted.returncode != 0 and "cannot reach" in untrusted.stderr  # a self-signed cert, not trusted
 
 
 @pytest.mark.parametrize("problem", ["missing", "garbage", "mismatch", "half"])
