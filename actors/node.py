@@ -21,7 +21,7 @@ from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
-from actors.http_limits import HttpLimits, file_limits, limited_protocol
+from actors.http_limits import HandshakeTimeoutServer, HttpLimits, file_limits, limited_protocol
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.state_machine import StateMachineActor
@@ -66,7 +66,7 @@ class NodeOptions:
     max_state_bytes: int = 1 << 30
 
 
-class _Server(uvicorn.Server):
+class _Server(HandshakeTimeoutServer):
     """uvicorn inside our loop: the node owns SIGINT/SIGTERM, not uvicorn."""
 
     @contextlib.contextmanager
@@ -218,6 +218,7 @@ class Node:
             timeout_graceful_shutdown=3,
         )
         self._server = server = _Server(config)
+        server.handshake_timeout = opts.head_timeout
         metrics.http_connections.set_function(lambda: len(server.server_state.connections))
         self._server_task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         while not server.started:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import socket
 import ssl
 import subprocess
 import sys
@@ -97,3 +98,20 @@ def test_bad_tls_files_stop_the_node_at_start_up(cluster_factory, tmp_path, prob
     code = wait_for(lambda: node.exit_code(), 30, what="the node to exit")
     assert code == 1
     assert says in node.log_text() and "cannot run" in node.log_text()
+
+
+def test_a_connection_that_never_completes_its_tls_handshake_is_closed(cluster_factory, tmp_path) -> None:
+    """--head-timeout also bounds the TLS handshake (asyncio's own default is 60 s)."""
+    cert, key = self_signed(tmp_path)
+    extra = ("--tls-cert", str(cert), "--tls-key", str(key), "--head-timeout", "1")
+    cluster: Cluster = cluster_factory(1, extra_args=extra)
+    node = cluster.nodes[0]
+    node.start(bootstrap=True)
+    wait_for(lambda: https_get(node.http_port, "/healthz", cert)[0] == 200, 30, what="HTTPS")
+    with socket.create_connection(("127.0.0.1", node.http_port), timeout=30) as idle:
+        try:
+            closed = idle.recv(1) == b""
+        except ConnectionResetError:
+            closed = True
+    assert closed  # well before the 30 s this socket would wait
+    assert https_get(node.http_port, "/healthz", cert)[0] == 200
