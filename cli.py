@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -238,10 +240,18 @@ def _wait(condition: Callable[[], T | None], timeout: float, check: Callable[[],
 
 
 def _get(url: str) -> str | None:
+    token = os.environ.get("PRINTFARM_TOKEN")  # a bootstrapped cluster answers only with a token
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
+        with urllib.request.urlopen(request, timeout=2) as reply:
             return reply.read().decode()
-    except OSError:  # refused, timed out, or an HTTP error status (urllib's HTTPError is an OSError)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise click.ClickException(
+                "this cluster has access control on: set PRINTFARM_TOKEN to a token (a viewer's will do)"
+            ) from None
+        return None
+    except OSError:  # refused, timed out
         return None
 
 
