@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cli_acl import acl, tokens
 from cli_front_door import front_door_options
 from client import commands as client_commands
 
@@ -319,10 +322,18 @@ def _wait(condition: Callable[[], T | None], timeout: float, check: Callable[[],
 
 
 def _get(url: str) -> str | None:
+    token = os.environ.get("PRINTFARM_TOKEN")  # a bootstrapped cluster answers only with a token
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
+        with urllib.request.urlopen(request, timeout=2) as reply:
             return reply.read().decode()
-    except OSError:  # refused, timed out, or an HTTP error status (urllib's HTTPError is an OSError)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise click.ClickException(
+                "this cluster has access control on: set PRINTFARM_TOKEN to a token (a viewer's will do)"
+            ) from None
+        return None
+    except OSError:  # refused, timed out
         return None
 
 
@@ -340,6 +351,9 @@ def _leader(specs: list[tuple[str, int, int]]) -> str | None:
             return node_id
     return None
 
+
+main.add_command(acl)
+main.add_command(tokens)
 
 if __name__ == "__main__":
     main()

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEAD_END = b"\r\n\r\n"
@@ -167,3 +169,37 @@ def limited_protocol(
                 self.transport.close()
 
     return LimitedHttpToolsProtocol
+
+
+class HandshakeTimeoutServer(uvicorn.Server):
+    """uvicorn.Server whose TLS handshakes must finish within `handshake_timeout` seconds (asyncio's default
+    is 60 s). A connection still in its handshake is not yet the HTTP protocol's, so --head-timeout cannot
+    reach it; this bounds how long such a connection holds a descriptor. Only the path the node uses (its
+    own listening sockets) is served here; anything else is uvicorn's own startup."""
+
+    handshake_timeout: float | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        config = self.config
+        if sockets is None or self.handshake_timeout is None or config.ssl is None:
+            await super().startup(sockets)
+            return
+        await self.lifespan.startup()
+
+        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=_loop
+            )
+
+        loop = asyncio.get_running_loop()
+        self.servers = [
+            await loop.create_server(
+                create_protocol,
+                sock=sock,
+                ssl=config.ssl,
+                backlog=config.backlog,
+                ssl_handshake_timeout=self.handshake_timeout,
+            )
+            for sock in sockets
+        ]
+        self.started = True

@@ -22,7 +22,7 @@ from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
 from actors.event_fanout import MAX_STREAMS, EventFanout
 from actors.http_bridge import HttpBridgeActor
-from actors.http_limits import HttpLimits, file_limits, limited_protocol
+from actors.http_limits import HandshakeTimeoutServer, HttpLimits, file_limits, limited_protocol
 from actors.http_protocol import CoalescingHttpToolsProtocol
 from actors.membership import MembershipActor, peer_addresses, superseded_warning
 from actors.metrics import NodeMetrics
@@ -76,7 +76,7 @@ class NodeOptions:
     compaction_tail: int = COMPACTION_TAIL
 
 
-class _Server(uvicorn.Server):
+class _Server(HandshakeTimeoutServer):
     """uvicorn inside our loop: the node owns SIGINT/SIGTERM, not uvicorn."""
 
     @contextlib.contextmanager
@@ -237,6 +237,7 @@ class Node:
             timeout_graceful_shutdown=3,
         )
         self._server = server = _Server(config)
+        server.handshake_timeout = opts.head_timeout
         metrics.http_connections.set_function(lambda: len(server.server_state.connections))
         self._server_task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         while not server.started:

@@ -1,8 +1,10 @@
 """The replicated state's size in bytes, cheaply: its last snapshot's size plus the entries applied since.
 
 Exact at every snapshot and an upper bound in between (an entry never adds more than itself and its
-remembered outcome). When the bound crosses the quota, the state machine takes a snapshot early, which
-measures the state exactly again: a create/delete loop never looks bigger than it is for long.
+remembered outcome). The state machine takes a snapshot early, which measures the state exactly again, when
+the bound crosses the quota or has drifted past the last measure (twice it, and at least DRIFT_BYTES): a
+create/delete loop never looks much bigger than it is, and the early snapshots cost O(state) for at least
+as many bytes applied.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 ENTRY_WEIGHT = 2
 # entries between two snapshots taken because of the quota (each costs a full encode of the state)
 QUOTA_SNAPSHOT_SPACING = 256
+# how far the estimate may drift past the last measure before a snapshot measures it again
+DRIFT_BYTES = 64 * 1024 * 1024
 # seconds between two snapshots a refused write asks for
 MEASURE_SPACING = 5.0
 
@@ -37,13 +41,11 @@ class StateSize:
         self.since_snapshot += ENTRY_WEIGHT * entry_bytes
 
     def wants_snapshot(self, entries_since_snapshot: int) -> bool:
-        """Over the quota by the estimate: a snapshot would tell whether it really is."""
-        return (
-            self.quota is not None
-            and self.value > self.quota
-            and self.since_snapshot > 0
-            and entries_since_snapshot >= QUOTA_SNAPSHOT_SPACING
-        )
+        """Over the quota by the estimate, or drifted far from the last measure: a snapshot would tell."""
+        if self.since_snapshot == 0 or entries_since_snapshot < QUOTA_SNAPSHOT_SPACING:
+            return False
+        over_quota = self.quota is not None and self.value > self.quota
+        return over_quota or self.since_snapshot > max(self.snapshot_bytes, DRIFT_BYTES)
 
     def may_measure(self, now: float) -> bool:
         """May a refused write have the state measured now (something applied since, not too often)?"""

@@ -54,6 +54,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--compare-cluster-key", type=int, default=0, metavar="ROUNDS",
                         help="run a keyless and a keyed cluster side by side and alternate the phases "
                              "between them ROUNDS times (the first alternates too); prints medians and costs")
+    parser.add_argument("--token-vs-open", action="store_true",
+                        help="an open cluster and one with an operator token side by side, alternating "
+                             "(bench/auth_compare.py)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --token-vs-open: runs of each phase")
     return parser.parse_args()
 
 
@@ -105,6 +109,11 @@ class CpuMeter:
     def node_seconds(self) -> float:
         """CPU seconds all the nodes used since the meter started."""
         return sum(after - before for before, after in zip(self.start[1], self._sample()[1], strict=True))
+    def cpu_seconds(self) -> float:
+        """CPU seconds all node processes used since the meter started."""
+        _, nodes0, _ = self.start
+        _, nodes1, _ = self._sample()
+        return sum(after - before for before, after in zip(nodes0, nodes1, strict=True))
 
     def summary(self, requests: int) -> str:
         (t0, nodes0, own0), (t1, nodes1, own1) = self.start, self._sample()
@@ -122,16 +131,19 @@ def report(name: str, result: LoadResult, meter: CpuMeter) -> None:
     print(f"{name:<22} {result.summary()}  {meter.summary(result.ok)}", flush=True)
 
 
-async def run_phases(phases: list[str], nodes: list[Node], targets: list[tuple[str, int]], clients: int,
-                     seconds: float) -> None:
-    loads = {
+def loads() -> dict:
+    return {
         "printers": ("write: create printer", printer_writes),
         "jobs": ("write: create job", job_writes),
         "linearizable": ("read: linearizable", reads("linearizable")),
         "stale": ("read: stale", reads("stale")),
     }
+
+
+async def run_phases(phases: list[str], nodes: list[Node], targets: list[tuple[str, int]], clients: int,
+                     seconds: float) -> None:
     for phase in phases:
-        name, make = loads[phase]
+        name, make = loads()[phase]
         meter = CpuMeter(nodes)
         report(name, await run_load(targets, make, clients, seconds), meter)
 
@@ -203,6 +215,11 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
+    if args.token_vs_open:
+        from bench.auth_compare import compare
+
+        compare(args, seed_fixtures, loads(), report, CpuMeter)
+        return
     base = Path(tempfile.mkdtemp(prefix="printfarm-bench-", dir=REPO))
     if args.compare_cluster_key:
         compare(args, phases, base)

@@ -95,9 +95,11 @@ def _expire(waiter: asyncio.Future[int]) -> None:
 
 
 class Connection:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
         self.protocol: _ResponseReader | None = None
+        # extra header lines sent with every request (e.g. Authorization), formatted once
+        self.extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
 
     async def request(self, method: str, path: str, body: bytes = b"", timeout: float = 10.0) -> int:
         """The response's status; TimeoutError after `timeout` (a timer, not a task per request)."""
@@ -108,7 +110,7 @@ class Connection:
                 loop.create_connection(_ResponseReader, self.host, self.port), timeout
             )
             self.protocol = protocol
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.extra}"
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         waiter = protocol.waiter = loop.create_future()
@@ -132,6 +134,7 @@ async def run_load(
     clients: int,
     seconds: float,
     rate: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """Drive `clients` keep-alive connections (spread over `targets`) for `seconds`; never runs longer.
 
@@ -144,7 +147,7 @@ async def run_load(
     interval = clients / rate if rate else 0.0
 
     async def client(number: int) -> None:
-        connection = Connection(*targets[number % len(targets)])
+        connection = Connection(*targets[number % len(targets)], headers)
         sequence = 0
         try:
             while time.perf_counter() < deadline:

@@ -46,7 +46,7 @@ class TokenTable:
     def __init__(self) -> None:
         self.bootstrapped = False
         self.by_id: dict[str, Token] = {}  # in creation order
-        self._by_hash: dict[str, Token] = {}
+        self._by_hash: dict[bytes, Token] = {}  # by the raw digest: hexdigest() would double the cost
         self.admins = 0  # invariant: the admin tokens in by_id; >= 1 once bootstrapped
 
     @property
@@ -56,20 +56,23 @@ class TokenTable:
 
     def role_of(self, secret: str) -> str | None:
         """The role of the token whose secret this is, or None for an unknown or revoked one."""
-        token = self._by_hash.get(hash_secret(secret))
+        token = self._by_hash.get(hashlib.sha256(secret.encode()).digest())
         return None if token is None else token.role
 
     def add(self, token: Token) -> None:
         self.by_id[token.id] = token
-        self._by_hash[token.token_hash] = token
+        self._by_hash[bytes.fromhex(token.token_hash)] = token
         if token.role == "admin":
             self.admins += 1
 
     def remove(self, token_id: str) -> None:
         token = self.by_id.pop(token_id)
-        del self._by_hash[token.token_hash]
+        del self._by_hash[bytes.fromhex(token.token_hash)]
         if token.role == "admin":
             self.admins -= 1
+
+    def holds_hash(self, token_hash: str) -> bool:
+        return bytes.fromhex(token_hash) in self._by_hash
 
     def listing(self) -> list[dict[str, Any]]:
         return [token.to_dict() for token in self.by_id.values()]
@@ -83,11 +86,11 @@ class TokenTable:
     def load(self, obj: Any) -> None:
         """Fill an empty table from to_obj()'s output; raises ValueError on anything it could not be."""
         bootstrapped, tokens = obj
-        if type(bootstrapped) is not bool or type(tokens) not in (list, tuple):
+        if type(bootstrapped) is not bool or type(tokens) not in (list, tuple):  # a snapshot may read tuples
             raise ValueError("tokens: expected [bootstrapped, [token, ...]]")
         for fields in tokens:
             token = Token(*fields)
-            if token.role not in ROLES or token.id in self.by_id or token.token_hash in self._by_hash:
+            if token.role not in ROLES or token.id in self.by_id or self.holds_hash(token.token_hash):
                 raise ValueError(f"token {token.id!r}: unknown role or held twice")
             self.add(token)
         self.bootstrapped = bootstrapped
@@ -141,7 +144,7 @@ def revoke_token(store: Any, command: RevokeToken, index: int, at_ms: int) -> Ap
 def _create(table: TokenTable, token_id: str, name: str, role: str, token_hash: str, at_ms: int) -> Applied:
     if token_id in table.by_id:
         return Applied(Rejected("already_exists", f"token {token_id} already exists", "token_id"))
-    if token_hash in table._by_hash:
+    if table.holds_hash(token_hash):
         # two secrets of 256 random bits never collide; a proposer that repeats a hash is broken
         return Applied(Rejected("already_exists", "a token with this secret already exists", "token"))
     token = Token(token_id, name, role, token_hash, iso_ms(at_ms))

@@ -107,6 +107,7 @@ class AccessMiddleware:
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.checked = False
+        CALLER_ROLE.set(None)  # whatever context this task inherited, its caller has proved nothing yet
         path = req.path
         if path in ALWAYS_OPEN:
             return
@@ -129,7 +130,6 @@ class AccessMiddleware:
                         "on purpose.",
                     ),
                 )
-            CALLER_ROLE.set(None)
             return
         if path == BOOTSTRAP_PATH:
             return  # its resource answers 409 already_bootstrapped to anyone

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.state_size import ENTRY_WEIGHT, MEASURE_SPACING, QUOTA_SNAPSHOT_SPACING, StateSize
+from actors.state_size import DRIFT_BYTES, ENTRY_WEIGHT, MEASURE_SPACING, QUOTA_SNAPSHOT_SPACING, StateSize
 from farm.codec import encode_command
 from farm.commands import (
     BootstrapAcl,
@@ -32,6 +32,18 @@ def test_the_estimate_is_exact_at_a_snapshot_and_an_upper_bound_between() -> Non
     size.measured(420)
     assert size.value == 420 and not size.wants_snapshot(10_000)
     assert not StateSize(None).wants_snapshot(10**9)
+
+
+def test_an_estimate_that_drifted_far_from_the_last_measure_asks_for_a_snapshot() -> None:
+    size = StateSize(quota=None)
+    size.measured(100 * DRIFT_BYTES)
+    size.applied(DRIFT_BYTES)
+    assert not size.wants_snapshot(10**6)  # small next to the state
+    size.measured(1000)
+    size.applied(DRIFT_BYTES // ENTRY_WEIGHT)
+    assert not size.wants_snapshot(10**6)
+    size.applied(1)
+    assert size.wants_snapshot(QUOTA_SNAPSHOT_SPACING) and not size.wants_snapshot(QUOTA_SNAPSHOT_SPACING - 1)
 
 
 def test_a_refused_write_measures_at_most_every_few_seconds() -> None:

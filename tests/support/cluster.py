@@ -131,6 +131,7 @@ class Node:
     cluster_key: Path | None = None  # passed as --cluster-key
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    token: str | None = None  # sent as a bearer token with every request once the cluster is bootstrapped
 
     @property
     def url(self) -> str:
@@ -209,6 +210,8 @@ class Node:
     # --- HTTP ----------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Response:
+        if self.token is not None:
+            kwargs["headers"] = {"Authorization": f"Bearer {self.token}", **(kwargs.get("headers") or {})}
         return http(method, self.url + path, body, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Response:

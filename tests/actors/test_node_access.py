@@ -1,0 +1,81 @@
+"""The leader authorizes forwarded requests with the caller's role the follower sends, by its own tokens;
+and refuses writes that may grow the state past --max-state-bytes. Whole nodes in one event loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actors.node import Node
+from farm.commands import BootstrapAcl, CreatePrinter, CreateToken, DeletePrinter, RevokeToken
+from farm.results import Ok, Rejected
+from farm.tokens import hash_secret
+from httpapi.bridge import CALLER_ROLE
+from tests.actors.test_node import options, run, three_nodes, until
+
+ADMIN = "pf_" + "a" * 43
+
+
+def code(outcome: object) -> str:
+    return "ok" if isinstance(outcome, Ok) else outcome.code  # type: ignore[attr-defined]
+
+
+def test_a_forwarded_request_is_authorized_again_by_the_leader(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        nodes = await three_nodes(tmp_path)
+        try:
+            leader = next(n for n in nodes if n.bridge.raft_state() == "Leader")
+            follower, other = (n for n in nodes if n is not leader)
+            CALLER_ROLE.set(None)  # an open cluster's caller
+            assert code(await follower.bridge.write(CreatePrinter("p0", "HP", "L12"))) == "ok"
+            boot = await follower.bridge.write(BootstrapAcl("t1", "root", hash_secret(ADMIN)))
+            assert code(boot) == "ok"
+            await until(lambda: all(not n.bridge.tokens().open for n in nodes))
+            again = await follower.bridge.write(BootstrapAcl("t2", "again", hash_secret("pf_x")))
+            assert code(again) == "already_bootstrapped"
+            # a follower that let a request through as an open cluster's: the leader knows better
+            assert code(await follower.bridge.write(CreatePrinter("p1", "HP", "L12"))) == "unauthenticated"
+            CALLER_ROLE.set("viewer")
+            assert code(await follower.bridge.write(CreatePrinter("p1", "HP", "L12"))) == "forbidden"
+            CALLER_ROLE.set("operator")
+            assert code(await follower.bridge.write(CreatePrinter("p1", "HP", "L12"))) == "ok"
+            token = CreateToken("t3", "ci", "viewer", hash_secret("pf_" + "c" * 43))
+            assert code(await follower.bridge.write(token)) == "forbidden"
+            assert code(await follower.bridge.transfer_leadership(other.node_id)) == "forbidden"
+            assert code(await follower.bridge.remove_member("nobody")) == "forbidden"
+            assert code(await follower.bridge.join(other.node_id, other.options.raft_addr)) == "forbidden"
+            CALLER_ROLE.set("admin")
+            assert code(await follower.bridge.write(token)) == "ok"
+            assert code(await follower.bridge.write(RevokeToken("t1"))) == "last_admin"
+            assert code(await follower.bridge.join(other.node_id, other.options.raft_addr)) == "ok"
+            CALLER_ROLE.set("node")  # the node's own actors (no HTTP caller) are trusted
+            assert code(await follower.bridge.write(CreatePrinter("p2", "HP", "L12"))) == "ok"
+            await until(lambda: all(n.bridge.tokens().role_of("pf_" + "c" * 43) == "viewer" for n in nodes))
+        finally:
+            for node in nodes:
+                await node.shutdown()
+
+    run(scenario())
+
+
+def test_past_the_quota_the_leader_refuses_what_may_grow_the_state(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        node = Node(options(tmp_path, "n1", bootstrap=True, max_state_bytes=1 << 20))
+        await node.start()
+        try:
+            await until(lambda: node.bridge.raft_state() == "Leader")
+            big = "x" * 60_000
+            outcomes = [await node.bridge.write(CreatePrinter(f"p{n}", big, "m")) for n in range(20)]
+            codes = [code(outcome) for outcome in outcomes]
+            assert "quota_exceeded" in codes and codes[0] == "ok"
+            refused = next(o for o in outcomes if isinstance(o, Rejected))
+            assert "quota" in refused.detail
+            created = [n for n, c in enumerate(codes) if c == "ok"]
+            for number in created:
+                assert code(await node.bridge.write(DeletePrinter(f"p{number}"))) == "ok"
+            node.state_machine.state_size.last_measure = float("-inf")  # no need to wait for the spacing
+            assert code(await node.bridge.write(CreatePrinter("small", "HP", "L12"))) == "ok"
+            assert node.state_machine.state_size.value < 1 << 20
+        finally:
+            await node.shutdown()
+
+    run(scenario())
