@@ -98,7 +98,7 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
 
 
 def _store_from_obj(printers: Any, filaments: Any, jobs: Any) -> Store:
-    store = Store()
+    store = Store(indexed=False)  # the ordered indexes are built in bulk at the end
     for printer_id, company, model, maintenance, bed_clear, reported_state in printers:
         if reported_state is not None and reported_state not in REPORTED_STATES:
             raise ValueError(f"printer {printer_id} has unknown reported state {reported_state!r}")
@@ -122,6 +122,7 @@ def _store_from_obj(printers: Any, filaments: Any, jobs: Any) -> Store:
             if job.printer_id not in store.printers:
                 raise ValueError(f"active job {job.job_id} names missing printer {job.printer_id}")
         store.add_job(job)
+    store.build_indexes()
     return store
 
 
