@@ -26,6 +26,7 @@ import asyncio
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.loadgen import Connection  # noqa: E402
 from tests.support.cluster import Cluster, Node, wait_for  # noqa: E402
-from tests.support.preseed import preseed, printer_id  # noqa: E402
+from tests.support.preseed import build, install, printer_id  # noqa: E402
 from tests.support.stall_probe import StallProbe  # noqa: E402
 
 PHASES = ("start", "lists", "pages", "snapshot", "catchup", "events")
@@ -96,10 +97,10 @@ def percentile(values: list[float], fraction: float) -> float:
 class Bench:
     def __init__(self, args: argparse.Namespace, base: Path) -> None:
         self.args = args
-        extra = [f"--snapshot-every={SNAPSHOT_EVERY}"]
+        self.extra = [f"--snapshot-every={SNAPSHOT_EVERY}"]
         if supports("--compaction-tail"):
-            extra.append(f"--compaction-tail={COMPACTION_TAIL}")
-        self.cluster = Cluster(base, 3, extra)
+            self.extra.append(f"--compaction-tail={COMPACTION_TAIL}")
+        self.base = base
         self.probes: dict[str, StallProbe] = {}
         self.leader: Node | None = None
 
@@ -115,8 +116,10 @@ class Bench:
 
     def start(self, stack: ExitStack) -> None:
         started = time.monotonic()
-        seeded = preseed(self.cluster, self.args.objects)
-        self.seeded = seeded
+        built = build(self.args.objects)
+        self.cluster = Cluster(self.base, 3, self.extra)  # ports chosen now, just before the nodes bind them
+        seeded = self.seeded = install(self.cluster, built)
+        del built
         print(
             f"seeded {seeded.printers + seeded.filaments + seeded.jobs} objects in "
             f"{time.monotonic() - started:.1f} s (snapshot {seeded.snapshot_bytes / 2**20:.1f} MiB)"
@@ -391,9 +394,10 @@ class Bench:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the nodes
     args = parse_args()
     phases = args.phases.split(",")
-    base = Path(tempfile.mkdtemp(prefix="printfarm-scale-", dir=REPO.parent))
+    base = Path(tempfile.mkdtemp(prefix="printfarm-scale-"))
     bench = Bench(args, base)
     print(f"bench/scale.py: {args.objects} objects, phases {phases}, data in {base}")
     try:
@@ -403,7 +407,8 @@ def main() -> None:
                 if phase != "start":
                     getattr(bench, phase)()
     finally:
-        bench.cluster.close()
+        if hasattr(bench, "cluster"):
+            bench.cluster.close()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
 

@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Callable
 
 from tests.support.cluster import Cluster, wait_for
-from tests.support.preseed import preseed
+from tests.support.preseed import build, install
 from tests.support.stall_probe import StallProbe
 
 OBJECTS = 50_000
@@ -25,8 +25,9 @@ def full_list(url: str) -> bytes:
 
 
 def test_full_lists_and_snapshots_do_not_stall_the_loop(cluster_factory: Callable[..., Cluster]) -> None:
+    built = build(OBJECTS)
     cluster = cluster_factory(3, extra_args=(f"--snapshot-every={SNAPSHOT_EVERY}",))
-    seeded = preseed(cluster, OBJECTS)
+    seeded = install(cluster, built)
     for node in cluster.nodes:
         node.start()
     leader = cluster.leader(60)

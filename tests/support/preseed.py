@@ -69,12 +69,26 @@ def build_state(objects: int) -> tuple[FarmState, int]:
     return state, index
 
 
-def preseed(cluster: Cluster, objects: int) -> Seeded:
-    """Give every node of `cluster` (not running) a snapshot of a farm of about `objects` objects."""
+@dataclass(frozen=True, slots=True)
+class Built:
+    data: bytes
+    seeded: Seeded
+
+
+def build(objects: int) -> Built:
+    """The farm's snapshot bytes. Build before choosing ports (Cluster()): another process may take a port
+    picked long before the nodes bind it."""
     state, index = build_state(objects)
     data = state.snapshot()
+    each = max(1, objects // 3)
+    return Built(data, Seeded(index, each, each, each, len(data)))
+
+
+def install(cluster: Cluster, built: Built) -> Seeded:
+    """Give every node of `cluster` (not running) the snapshot, all of them voters of one cluster."""
+    index = built.seeded.index
     members = Membership(tuple(Member(node.node_id, node.raft_addr, True) for node in cluster.nodes))
-    snapshot = Snapshot(index, SNAPSHOT_TERM, members, data)
+    snapshot = Snapshot(index, SNAPSHOT_TERM, members, built.data)
     cluster_id = uuid.uuid4().hex
 
     async def write(node_id: str, data_dir: str) -> None:
@@ -88,5 +102,4 @@ def preseed(cluster: Cluster, objects: int) -> Seeded:
 
     for node in cluster.nodes:
         asyncio.run(write(node.node_id, str(node.data_dir)))
-    each = max(1, objects // 3)
-    return Seeded(index, each, each, each, len(data))
+    return built.seeded
