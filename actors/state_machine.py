@@ -300,6 +300,12 @@ class StateMachineActor(Actor):
         self.state_size.measured(len(snapshot.data))
         await self._save_snapshot(snapshot)  # a disk failure here crashes the node, on purpose
         await self._compact(snapshot)
-        log.info("%s: snapshot at index %d saved, log compacted", self.name, snapshot.index)
+        log.info(
+            "%s: snapshot at index %d saved, log compacted (%d bytes, built in %.3f s off the loop)",
+            self.name,
+            snapshot.index,
+            len(snapshot.data),
+            self.last_snapshot_build_seconds,
+        )
         await self.deliver(SnapshotTaken(snapshot))
 

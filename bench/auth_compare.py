@@ -78,7 +78,8 @@ def compare(args, seed_fixtures, loads, report, CpuMeter) -> None:
                     meter = CpuMeter(nodes)
                     # new ids each round: client numbers shifted past the previous rounds'
                     fresh = _shifted(make, round_number * 100_000)
-                    result = asyncio.run(run_load(targets, fresh, args.clients, args.seconds, headers))
+                    load = run_load(targets, fresh, args.clients, args.seconds, headers=headers)
+                    result = asyncio.run(load)
                     rates[name].append(result.rate())
                     cpu[name].append(meter.cpu_seconds() / max(result.ok, 1))
                     report(f"{label} [{name}]", result, meter)

@@ -73,7 +73,7 @@ def set_job_status(store: Store, command: SetJobStatus, index: int, at_ms: int) 
     job.status = target
     for effect in effects:
         effect(change, job, command)
-    store.stats.moved(job, previous)
+    store.moved(job, previous)
     data = job.to_dict()
     change.emit("job.status_changed", data)
     return change.applied(data)

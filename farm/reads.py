@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from farm import ledger, links
@@ -71,16 +72,7 @@ def _list_jobs(store: Store, query: ListJobs) -> Outcome:
         value = getattr(query, field)
         if value is not None and type(value) is not str:
             return Rejected("invalid_field", f"{field} must be a string", field)
-    ids = store.sorted_ids("jobs")
-    if query.status is not None or query.printer_id is not None or query.filament_id is not None:
-        jobs = store.jobs
-        ids = [
-            job_id
-            for job_id in ids
-            if (query.status is None or jobs[job_id].status == query.status)
-            and (query.printer_id is None or jobs[job_id].printer_id == query.printer_id)
-            and (query.filament_id is None or jobs[job_id].filament_id == query.filament_id)
-        ]
+    ids = store.job_ids(query.status, query.printer_id, query.filament_id)
     return _page(store.jobs, ids, query.limit, query.offset)
 
 
@@ -92,13 +84,15 @@ def _paging_refusal(limit: int | None, offset: int) -> Rejected | None:
     return None
 
 
-def _page(table: dict[str, Any], ids: list[str], limit: int | None, offset: int) -> Outcome:
+def _page(table: dict[str, Any], ids: Sequence[str], limit: int | None, offset: int) -> Outcome:
     refusal = _paging_refusal(limit, offset)
     if refusal is not None:
         return refusal
-    if limit is None:  # everything: dicts are built a slice at a time by whoever reads the view
-        return Ok(Page(RecordsView(table, ids[offset:] if offset else ids), len(ids)))  # type: ignore[arg-type]
-    chosen = ids[offset : offset + limit]
+    if limit is None:  # everything: dicts are built a slice at a time by whoever reads the view, from a
+        # copy of the ids as they are now (the indexes change with the next apply)
+        view = RecordsView(table, list(ids[offset:] if offset else ids))
+        return Ok(Page(view, len(ids)))  # type: ignore[arg-type]
+    chosen = ids[offset : offset + limit]  # O(log n + limit) on a SortedList
     return Ok(Page([table[object_id].to_dict() for object_id in chosen], len(ids)))
 
 

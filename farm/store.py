@@ -7,8 +7,10 @@ indexes cannot drift from the jobs; tests rebuild them from scratch (restore) an
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Sequence
 
 from farm.lifecycle import ACTIVE, OCCUPYING, QUEUED
+from farm.ordered import Ordered
 from farm.records import Filament, Job, Printer
 from farm.stats import Stats
 from farm.tokens import TokenTable
@@ -17,7 +19,7 @@ from farm.tokens import TokenTable
 class Store:
     __slots__ = (
         "_job_sequence",
-        "_sorted",
+        "_ordered",
         "active_by_filament",
         "active_by_printer",
         "filaments",
@@ -28,7 +30,7 @@ class Store:
         "tokens",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, indexed: bool = True) -> None:
         self.printers: dict[str, Printer] = {}
         self.filaments: dict[str, Filament] = {}
         self.jobs: dict[str, Job] = {}
@@ -40,31 +42,38 @@ class Store:
         # invariant: the one Running or Paused job of each printer that has one
         self.occupant_by_printer: dict[str, str] = {}
         self.tokens = TokenTable()  # API tokens (farm/tokens.py)
-        self._sorted: dict[str, list[str]] = {}  # ids in list order per table, rebuilt after a create/delete
+        # invariant (once built): the ids of each table and the jobs by status / printer / filament, in id
+        # order (farm/ordered.py). A restore adds everything first and builds them in bulk (build_indexes).
+        self._ordered: Ordered | None = Ordered() if indexed else None
         self._job_sequence = 0  # jobs added so far: each job's creation order (restore re-adds them in order)
         self.stats = Stats()
 
     def put_printer(self, printer: Printer) -> None:
+        if self._ordered is not None and printer.id not in self.printers:
+            self._ordered.printers.add(printer.id)
         self.printers[printer.id] = printer
-        self._sorted.pop("printers", None)
 
     def drop_printer(self, printer_id: str) -> None:
         del self.printers[printer_id]
-        self._sorted.pop("printers", None)
+        if self._ordered is not None:
+            self._ordered.printers.remove(printer_id)
 
     def put_filament(self, filament: Filament) -> None:
+        if self._ordered is not None and filament.id not in self.filaments:
+            self._ordered.filaments.add(filament.id)
         self.filaments[filament.id] = filament
-        self._sorted.pop("filaments", None)
 
     def drop_filament(self, filament_id: str) -> None:
         del self.filaments[filament_id]
-        self._sorted.pop("filaments", None)
+        if self._ordered is not None:
+            self._ordered.filaments.remove(filament_id)
 
     def add_job(self, job: Job) -> None:
         self._job_sequence += 1
         job.sequence = self._job_sequence
+        if self._ordered is not None and job.job_id not in self.jobs:
+            self._ordered.add_job(job.job_id, job.status, job.printer_id, job.filament_id)
         self.jobs[job.job_id] = job
-        self._sorted.pop("jobs", None)
         self.stats.count(job)
         if job.status in ACTIVE:
             self.activate(job)
@@ -108,12 +117,33 @@ class Store:
             del self.occupant_by_printer[job.printer_id]
             self.printers[job.printer_id].current_job = None
 
-    def sorted_ids(self, table: str) -> list[str]:
-        """The ids of `table` ("printers", "filaments", "jobs") in list order; do not mutate the result."""
-        ids = self._sorted.get(table)
-        if ids is None:
-            ids = self._sorted[table] = sorted(getattr(self, table))
-        return ids
+    def moved(self, job: Job, previous: str) -> None:
+        """`job`'s status changed from `previous`: the statistics and the status index follow."""
+        self.stats.moved(job, previous)
+        if self._ordered is not None:
+            self._ordered.move_job(job.job_id, previous, job.status)
+
+    def build_indexes(self) -> None:
+        """Build the ordered indexes in bulk (one sort each), after a restore added every record."""
+        jobs = self.jobs.values()
+        self._ordered = Ordered(
+            self.printers, self.filaments, ((j.job_id, j.status, j.printer_id, j.filament_id) for j in jobs)
+        )
+
+    def ordered(self) -> Ordered:
+        if self._ordered is None:
+            self.build_indexes()
+        assert self._ordered is not None
+        return self._ordered
+
+    def sorted_ids(self, table: str) -> Sequence[str]:
+        """The ids of `table` ("printers", "filaments", "jobs") in list order; do not mutate the result (it
+        changes with the table: copy it to keep it)."""
+        return getattr(self.ordered(), table)  # type: ignore[no-any-return]
+
+    def job_ids(self, status: str | None, printer_id: str | None, filament_id: str | None) -> Sequence[str]:
+        """The ids of the jobs matching every given filter, in id order (same caveat as sorted_ids)."""
+        return self.ordered().job_ids(status, printer_id, filament_id)
 
 
 def _queue_key(job: Job) -> tuple[int, int, str]:
