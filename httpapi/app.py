@@ -13,6 +13,7 @@ from httpapi.cluster import (
     RaftStatusResource,
     TransferLeadershipResource,
 )
+from httpapi.dashboard import DashboardAssetResource, DashboardResource
 from httpapi.events import EventsResource
 from httpapi.filaments import FilamentResource, FilamentsResource
 from httpapi.jobs import JobResource, JobsResource, JobStatusResource
@@ -44,4 +45,7 @@ def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon
     app.add_route("/readyz", ReadyResource(bridge))
     app.add_route("/metrics", MetricsResource(bridge))
     app.add_route("/openapi.json", OpenApiResource())
+
+    app.add_route("/", DashboardResource())
+    app.add_route("/dashboard/{asset}", DashboardAssetResource())
     return app
