@@ -285,8 +285,9 @@ function renderBanner() {
   const messages = [];
   if (trouble.unreachable) messages.push("This node does not answer; retrying…");
   else if (trouble.noLeader) messages.push("No leader: the cluster is electing one (or has lost its majority). Showing this node's own copy; it recovers by itself.");
-  if (trouble.streamDown && !trouble.unreachable) messages.push("Live updates interrupted; reconnecting…");
+  if (trouble.streamDown) messages.push("Live updates interrupted; reconnecting…");
   if (trouble.needToken) messages.push("Access control is on: enter a token to see the farm.");
+  document.body.classList.toggle("unreachable", trouble.unreachable); // what is shown may be out of date
   const banner = $("#banner");
   banner.hidden = messages.length === 0;
   banner.replaceChildren(...messages.map((text) => el("p", { text })));

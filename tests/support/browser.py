@@ -64,8 +64,13 @@ def start(profile_dir: Path) -> Any:
     return driver
 
 
+# Chromium's own pages (its new-tab page before the first navigation) load from these: never the network.
+_INTERNAL = ("chrome", "chrome-untrusted", "chrome-extension", "devtools", "about", "data", "blob")
+
+
 def requested_hosts(performance_log: list[dict[str, Any]]) -> set[str]:
-    """host:port of every request the page made, from the performance (DevTools Network) log."""
+    """host:port of every request that went out to the network, from the performance (DevTools) log;
+    any other scheme that is not the browser's own is reported whole."""
     hosts = set()
     for entry in performance_log:
         message = json.loads(entry["message"])["message"]
@@ -74,6 +79,6 @@ def requested_hosts(performance_log: list[dict[str, Any]]) -> set[str]:
             parts = urlsplit(url)
             if parts.scheme in ("http", "https", "ws", "wss"):
                 hosts.add(parts.netloc)
-            elif parts.scheme not in ("data", "blob"):
+            elif parts.scheme not in _INTERNAL:
                 hosts.add(url)
     return hosts
