@@ -336,10 +336,25 @@ function renderCluster() {
   )));
 }
 
+// Items are rebuilt only when what they show has changed, so an error shown next to an action (or grams typed
+// into a fail control) survives events about other objects.
+const rendered = new Map();
+
+function memo(kind, id, shown, build) {
+  const key = `${kind}:${id}`;
+  const signature = JSON.stringify(shown);
+  const cached = rendered.get(key);
+  if (cached && cached.signature === signature) return cached.node;
+  const node = build();
+  rendered.set(key, { signature, node });
+  return node;
+}
+
 function renderPrinters() {
   const printers = [...farm.printers.values()].sort((a, b) => a.id.localeCompare(b.id));
   $("#printers-count").textContent = printers.length;
-  $("#printers").replaceChildren(...printers.map((printer) => {
+  $("#printers").replaceChildren(...printers.map((printer) => memo("printer", printer.id,
+    [printer, printer.current_job_id ? farm.jobs.get(printer.current_job_id) : null], () => {
     const current = printer.current_job_id ? farm.jobs.get(printer.current_job_id) : null;
     const facts = [];
     if (has(printer, "current_job_id")) {
@@ -369,7 +384,7 @@ function renderPrinters() {
       facts.length ? el("dl", { class: "facts small" },
         facts.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", {}, value)])) : null,
       el("div", { class: "actions" }, actions, el("span", { class: "error", role: "alert" })));
-  }));
+  })));
   if (!printers.length) $("#printers").append(el("p", { class: "empty", text: "No printers yet." }));
 }
 
@@ -382,7 +397,7 @@ function progressBar(percent) {
 function renderSpools() {
   const spools = [...farm.filaments.values()].sort((a, b) => a.id.localeCompare(b.id));
   $("#spools-count").textContent = spools.length;
-  $("#spools").replaceChildren(...spools.map((spool) => {
+  $("#spools").replaceChildren(...spools.map((spool) => memo("spool", spool.id, spool, () => {
     const total = spool.total_weight_in_grams || 0;
     const remaining = spool.remaining_weight_in_grams ?? 0;
     const reserved = spool.reserved_weight_in_grams ?? 0;
@@ -406,7 +421,7 @@ function renderSpools() {
       el("div", { class: "actions" },
         actionButton("delete", () => api("DELETE", `/api/v1/filaments/${enc(spool.id)}`), "danger"),
         el("span", { class: "error", role: "alert" })));
-  }));
+  })));
   if (!spools.length) $("#spools").append(el("p", { class: "empty", text: "No spools yet." }));
 }
 
@@ -424,9 +439,10 @@ function renderJobs() {
   $("#jobs-count").textContent = filter ? `${jobs.length} of ${all.length}` : all.length;
   const columns = JOB_COLUMNS.filter(([field]) => all.some((job) => has(job, field)));
   $("#jobs thead").replaceChildren(el("tr", {}, columns.map(([, head]) => el("th", { text: head })), el("th", { text: "actions" })));
-  $("#jobs tbody").replaceChildren(...jobs.map((job) => el("tr", { "data-job": job.job_id, class: job.status },
+  $("#jobs tbody").replaceChildren(...jobs.map((job) => memo("job", job.job_id, [job, columns], () => el("tr",
+    { "data-job": job.job_id, class: job.status },
     columns.map(([field]) => el("td", {}, jobCell(job, field))),
-    el("td", {}, el("div", { class: "actions" }, jobActions(job), el("span", { class: "error", role: "alert" }))))));
+    el("td", {}, el("div", { class: "actions" }, jobActions(job), el("span", { class: "error", role: "alert" })))))));
   if (!jobs.length) {
     $("#jobs tbody").append(el("tr", {}, el("td", { colspan: columns.length + 1, class: "empty", text: filter ? `No ${filter} jobs.` : "No print jobs yet." })));
   }
