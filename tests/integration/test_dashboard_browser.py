@@ -140,6 +140,9 @@ def test_actions_clicked_on_the_page_reach_the_api(cluster: Cluster, page: Page)
     wait_for(
         lambda: page.text("[data-job=gears] .error") == refusal["detail"], 10, what="the refusal's detail"
     )
+    assert elsewhere.post("/api/v1/printers", {"id": "mini", "company": "P", "model": "Mini"}).status == 201
+    wait_for(lambda: page.present("[data-printer=mini]"), 10, what="an unrelated change")
+    assert page.text("[data-job=gears] .error") == refusal["detail"]  # still beside the action
 
     page.fill("[data-job=benchy] .fail .used", "12")
     page.click("[data-job=benchy] [data-action=fail]")
