@@ -30,6 +30,12 @@ _HEADERS = {
 }
 
 
+def is_dashboard_path(path: str) -> bool:
+    """The page and its files hold no data, so access control lets anyone fetch them (the page then asks for
+    a token for the API itself): httpapi/access.py's middleware checks this beside /healthz and /readyz."""
+    return path == "/" or path.startswith("/dashboard/")
+
+
 def _load(name: str) -> tuple[bytes, str]:
     return (STATIC / name).read_bytes(), _TYPES[Path(name).suffix]
 

@@ -322,7 +322,7 @@ function renderCluster() {
     el("dt", { text: name }), el("dd", { text: value ?? "–", "data-fact": name }),
   ]));
   $("#cluster-facts").dataset.leader = leader;
-  const members = status.members || [];
+  const members = [...(status.members || [])].sort((a, b) => String(a.node_id).localeCompare(String(b.node_id)));
   const extra = [...new Set(members.flatMap((m) => Object.keys(m)))]
     .filter((field) => !["node_id", "role", "addr"].includes(field));
   $("#members thead").replaceChildren(el("tr", {},

@@ -39,3 +39,10 @@ def test_no_asset_loads_anything_from_elsewhere() -> None:
         text = path.read_text()
         urls = re.findall(r"https?://[^\s\"')]+", text)
         assert urls in ([], ["http://www.w3.org/2000/svg"]), (path.name, urls)
+
+
+def test_the_dashboard_paths_are_the_page_and_its_files_only() -> None:
+    from httpapi.dashboard import is_dashboard_path
+
+    assert is_dashboard_path("/") and is_dashboard_path("/dashboard/app.js")
+    assert not any(map(is_dashboard_path, ["/api/v1/printers", "/raft/status", "/dashboard", "//"]))

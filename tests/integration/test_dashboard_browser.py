@@ -227,3 +227,50 @@ def test_no_request_leaves_the_node_and_no_console_error(page: Page) -> None:
     reported = [entry["message"] for entry in page.console if entry.get("source") == "network"]
     assert any("/api/v1/print_jobs/gears/status" in message for message in reported), reported
     assert all(message.startswith(page.node.url + "/") for message in reported), reported
+
+
+def test_with_access_control_the_page_asks_for_a_token_and_disables_what_the_role_may_not_do(
+    cluster_factory: Any, tmp_path: Path
+) -> None:
+    cluster = cluster_factory()
+    cluster.bootstrap()
+    node = cluster.followers()[0]
+    boot = node.post("/api/v1/acl/bootstrap", {})
+    if boot.status == 404:
+        pytest.skip("this build has no access control (POST /api/v1/acl/bootstrap is 404)")
+    assert boot.status == 201, boot.body
+    admin = {"Authorization": f"Bearer {boot.json()['token']}"}
+    viewer = node.post("/api/v1/tokens", {"name": "wall screen", "role": "viewer"}, headers=admin).json()
+    job = {"job_id": "j1", "printer_id": "p1", "filament_id": "f1", "print_weight_in_grams": 5}
+    spool = {"id": "f1", "type": "PLA", "color": "Black", "total_weight_in_grams": 100,
+             "remaining_weight_in_grams": 100}  # fmt: skip
+    for path, body in (("/api/v1/printers", {"id": "p1", "company": "c", "model": "m"}),
+                       ("/api/v1/filaments", spool), ("/api/v1/print_jobs", job)):  # fmt: skip
+        assert node.post(path, body, headers=admin).status == 201
+
+    driver = browser.start(tmp_path / "profile")
+    try:
+        page = Page(driver, node, tmp_path)
+        driver.get(node.url + "/")  # the page itself is served without a token; its API calls are not
+        wait_for(lambda: driver.find_element(CSS, "#token-form").is_displayed(), 15, what="the token prompt")
+        assert "token" in page.text("#banner")
+        page.fill("#token-input", viewer["token"])
+        page.click("#token-form button[type=submit]")
+        wait_for(lambda: page.present("[data-job=j1]"), 15, what="the farm, read with the token")
+        wait_for(lambda: page.text("#live") == "live", 15, what="the stream, with the token")
+        assert driver.execute_script("return sessionStorage.getItem('printfarm.token')") == viewer["token"]
+        page.click("[data-job=j1] [data-action=start]")
+        wait_for(lambda: "viewer" in page.text("[data-job=j1] .error"), 10, what="the 403's detail")
+        wait_for(lambda: page.driver.find_element(CSS, "#printer-form button").get_attribute("disabled"), 10)
+        assert (
+            node.post("/api/v1/printers", {"id": "p2", "company": "c", "model": "m"}, headers=admin).status
+            == 201
+        )
+        wait_for(lambda: page.present("[data-printer=p2]"), 10, what="live changes with a token")
+        page.screenshot("viewer-token")
+        ours = [
+            e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"
+        ]
+        assert ours == []
+    finally:
+        driver.quit()
