@@ -99,6 +99,41 @@ async function loadAll() {
   replaceAll(farm.filaments, filaments, "id");
   replaceAll(farm.jobs, jobs, "job_id");
   renderAll();
+  loadStats();
+}
+
+// GET /api/v1/stats, on nodes that serve it (the section stays hidden on the others).
+let statsServed = true;
+let statsRefresh = null;
+
+async function loadStats() {
+  if (!statsServed) return;
+  try {
+    renderStats(await api("GET", "/api/v1/stats", { params: { consistency: "stale" } }));
+  } catch (error) {
+    if (error.status === 404 || error.status === 405) statsServed = false;
+  }
+}
+
+function refreshStatsSoon() {
+  clearTimeout(statsRefresh);
+  statsRefresh = setTimeout(loadStats, 300);
+}
+
+function renderStats(stats) {
+  const groups = Object.entries(stats || {});
+  $("#stats-section").hidden = groups.length === 0;
+  $("#stats").replaceChildren(...groups.map(([name, value]) => {
+    const title = name.replaceAll("_", " ");
+    if (value === null || typeof value !== "object") {
+      return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
+        el("strong", { text: `${value}${name.startsWith("grams") ? " g" : ""}` }));
+    }
+    const entries = Object.entries(value);
+    return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
+      el("div", { class: "chips" }, entries.length ? entries.map(([key, count]) =>
+        el("span", { class: `badge ${key}`, text: `${key} ${count}${name.startsWith("grams") ? " g" : ""}` })) : "–"));
+  }));
 }
 
 function replaceAll(map, items, key) {
@@ -186,6 +221,7 @@ function applyEvent(event) {
   if (what === "deleted") map.delete(id);
   else map.set(id, { ...(map.get(id) || {}), ...event.data });
   if (kind === "job") refreshPrintersSoon();
+  refreshStatsSoon();
   renderAll();
 }
 
@@ -518,6 +554,8 @@ function applyReadOnly() {
 }
 
 function renderChoices() {
+  // Priority is asked for only where jobs have one (nodes with the farm's workflow).
+  $("#job-form [name=priority]").hidden = ![...farm.jobs.values()].some((job) => has(job, "priority"));
   for (const [name, map] of [["printer_id", farm.printers], ["filament_id", farm.filaments]]) {
     const select = $(`#job-form select[name=${name}]`);
     const chosen = select.value;
@@ -563,6 +601,7 @@ function start() {
     const body = { job_id: v.job_id, printer_id: v.printer_id, filament_id: v.filament_id,
       print_weight_in_grams: grams(v.weight) };
     if (v.details) body.details = v.details;
+    if (v.priority) body.priority = Number(v.priority);
     return ["/api/v1/print_jobs", body];
   });
   $("#job-filter").addEventListener("change", renderJobs);
