@@ -39,8 +39,8 @@ from urllib.parse import quote
 import httpx
 
 from client.errors import ApiError, Unreachable
+from client.urls import DEFAULT_URL, parse_urls
 
-DEFAULT_URL = "http://127.0.0.1:8081"
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -54,18 +54,6 @@ class Event:
     data: Any
     id: str | None  # the SSE id: only the last event of a log index carries it
     raw: str  # the `data:` line as the node sent it
-
-
-def parse_urls(urls: str | Sequence[str]) -> list[str]:
-    """`"http://a:1, http://b:2/"` or a list -> ["http://a:1", "http://b:2"] (no empty entries)."""
-    parts = urls.split(",") if isinstance(urls, str) else list(urls)
-    cleaned = [part.strip().rstrip("/") for part in parts if part.strip()]
-    if not cleaned:
-        raise ValueError("at least one base URL is needed, e.g. http://127.0.0.1:8081")
-    for url in cleaned:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-    return cleaned
 
 
 def _segment(value: str) -> str:

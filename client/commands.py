@@ -11,13 +11,16 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from client import output
-from client.api import DEFAULT_URL, Client, parse_urls
 from client.errors import ApiError, Unreachable
+from client.urls import DEFAULT_URL, parse_urls
+
+if TYPE_CHECKING:
+    from client.api import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_REFUSED = 1
@@ -32,6 +35,8 @@ class Settings:
     consistency: str | None = None
 
     def client(self) -> Client:
+        from client.api import Client  # httpx loads only when a client command runs
+
         return Client(self.url, self.token, consistency=self.consistency)
 
 
@@ -127,6 +132,7 @@ def printers() -> None:
 @printers.command("list")
 @guarded
 def printers_list() -> None:
+    """List the printers."""
     _call(lambda farm: farm.printers(), _rows(output.PRINTER_COLUMNS))
 
 
@@ -134,6 +140,7 @@ def printers_list() -> None:
 @click.argument("printer_id")
 @guarded
 def printers_show(printer_id: str) -> None:
+    """Show one printer."""
     _call(lambda farm: farm.printer(printer_id), output.block)
 
 
@@ -143,6 +150,7 @@ def printers_show(printer_id: str) -> None:
 @click.option("--model", required=True)
 @guarded
 def printers_add(printer_id: str, company: str, model: str) -> None:
+    """Add a printer."""
     _call(lambda farm: farm.create_printer(printer_id, company, model), output.block)
 
 
@@ -150,6 +158,7 @@ def printers_add(printer_id: str, company: str, model: str) -> None:
 @click.argument("printer_id")
 @guarded
 def printers_rm(printer_id: str) -> None:
+    """Remove a printer (refused while an active job uses it)."""
     _call(lambda farm: farm.delete_printer(printer_id), _said(f"removed printer {printer_id}"))
 
 
@@ -164,6 +173,7 @@ def filaments() -> None:
 @filaments.command("list")
 @guarded
 def filaments_list() -> None:
+    """List the spools with their remaining, reserved and available grams."""
     _call(lambda farm: farm.filaments(), _rows(output.FILAMENT_COLUMNS))
 
 
@@ -171,6 +181,7 @@ def filaments_list() -> None:
 @click.argument("filament_id")
 @guarded
 def filaments_show(filament_id: str) -> None:
+    """Show one spool."""
     _call(lambda farm: farm.filament(filament_id), output.block)
 
 
@@ -182,6 +193,7 @@ def filaments_show(filament_id: str) -> None:
 @click.option("--remaining", type=click.IntRange(0), default=None, help="Grams left [the total].")
 @guarded
 def filaments_add(filament_id: str, type_: str, color: str, total: int, remaining: int | None) -> None:
+    """Add a spool."""
     _call(lambda farm: farm.create_filament(filament_id, type_, color, total, remaining), output.block)
 
 
@@ -189,6 +201,7 @@ def filaments_add(filament_id: str, type_: str, color: str, total: int, remainin
 @click.argument("filament_id")
 @guarded
 def filaments_rm(filament_id: str) -> None:
+    """Remove a spool (refused while an active job uses it)."""
     _call(lambda farm: farm.delete_filament(filament_id), _said(f"removed filament {filament_id}"))
 
 
@@ -206,6 +219,7 @@ def jobs() -> None:
 @click.option("--filament", default=None, help="Only jobs on this filament.")
 @guarded
 def jobs_list(status: str | None, printer: str | None, filament: str | None) -> None:
+    """List print jobs, optionally only some."""
     _call(lambda farm: farm.jobs(status, printer, filament), _rows(output.JOB_COLUMNS))
 
 
@@ -213,6 +227,7 @@ def jobs_list(status: str | None, printer: str | None, filament: str | None) -> 
 @click.argument("job_id")
 @guarded
 def jobs_show(job_id: str) -> None:
+    """Show one print job."""
     _call(lambda farm: farm.job(job_id), output.block)
 
 
@@ -222,9 +237,14 @@ def jobs_show(job_id: str) -> None:
 @click.option("--filament", required=True)
 @click.option("--weight", type=click.IntRange(0), required=True, help="Grams the print needs.")
 @click.option("--details", default=None)
+@click.option("--priority", type=click.IntRange(-100, 100), default=None, help="Higher runs first [0].")
 @guarded
-def jobs_add(job_id: str, printer: str, filament: str, weight: int, details: str | None) -> None:
-    _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details), output.block)
+def jobs_add(
+    job_id: str, printer: str, filament: str, weight: int, details: str | None, priority: int | None
+) -> None:
+    """Queue a print job; its weight is reserved on the spool."""
+    extra = {} if priority is None else {"priority": priority}
+    _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details, **extra), output.block)
 
 
 def _transition(name: str, status: str, used: bool = False, reason: bool = False) -> None:
