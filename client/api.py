@@ -232,6 +232,46 @@ class Client:
         params = {"status": status, "used_grams": used_grams, "reason": reason}
         return self.request("PUT", f"/api/v1/print_jobs/{_segment(job_id)}/status", params=params)
 
+    # --- the farm's workflow (nodes that serve it) -------------------------------------------------------
+
+    def printer_queue(self, printer_id: str) -> list[dict[str, Any]]:
+        """The printer's Queued jobs in the order they will run."""
+        return self.request("GET", f"/api/v1/printers/{_segment(printer_id)}/queue", read=True)
+
+    def clear_bed(self, printer_id: str) -> None:
+        self.request("POST", f"/api/v1/printers/{_segment(printer_id)}/clear-bed")
+
+    def update_job(self, job_id: str, **fields: Any) -> dict[str, Any]:
+        """PATCH a Queued job's priority and/or details."""
+        return self.request("PATCH", f"/api/v1/print_jobs/{_segment(job_id)}", body=fields)
+
+    def report_progress(
+        self, job_id: str, percent: int | None = None, used_grams: int | None = None
+    ) -> dict[str, Any]:
+        body = {
+            key: value
+            for key, value in (("percent", percent), ("used_grams", used_grams))
+            if value is not None
+        }
+        return self.request("PUT", f"/api/v1/print_jobs/{_segment(job_id)}/progress", body=body)
+
+    def retry_job(self, job_id: str, new_job_id: str) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/api/v1/print_jobs/{_segment(job_id)}/retry", body={"job_id": new_job_id}
+        )
+
+    def ledger(
+        self, filament_id: str, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every change of the spool's grams, oldest first."""
+        params = {"limit": limit, "offset": offset}
+        return self.request(
+            "GET", f"/api/v1/filaments/{_segment(filament_id)}/ledger", params=params, read=True
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/stats", read=True)
+
     # --- the cluster ------------------------------------------------------------------------------------
 
     def raft_status(self) -> dict[str, Any]:

@@ -191,10 +191,16 @@ def filaments_show(filament_id: str) -> None:
 @click.option("--color", required=True)
 @click.option("--total", type=click.IntRange(0), required=True, help="Spool weight in grams.")
 @click.option("--remaining", type=click.IntRange(0), default=None, help="Grams left [the total].")
+@click.option("--low-stock", type=click.IntRange(0), default=None, help="Low stock below this many grams.")
 @guarded
-def filaments_add(filament_id: str, type_: str, color: str, total: int, remaining: int | None) -> None:
+def filaments_add(
+    filament_id: str, type_: str, color: str, total: int, remaining: int | None, low_stock: int | None
+) -> None:
     """Add a spool."""
-    _call(lambda farm: farm.create_filament(filament_id, type_, color, total, remaining), output.block)
+    extra = {} if low_stock is None else {"low_stock_threshold_in_grams": low_stock}
+    _call(
+        lambda farm: farm.create_filament(filament_id, type_, color, total, remaining, **extra), output.block
+    )
 
 
 @filaments.command("rm")
@@ -269,6 +275,81 @@ for _name, _status in (("start", "Running"), ("pause", "Paused"), ("resume", "Ru
     _transition(_name, _status)
 _transition("cancel", "Cancelled", used=True)
 _transition("fail", "Failed", used=True, reason=True)
+
+
+# --- the farm's workflow (on nodes that serve it) ---------------------------------------------------------
+
+
+@printers.command("queue")
+@click.argument("printer_id")
+@guarded
+def printers_queue(printer_id: str) -> None:
+    """The printer's Queued jobs, in the order they will run."""
+    _call(lambda farm: farm.printer_queue(printer_id), _rows(output.JOB_COLUMNS))
+
+
+@printers.command("clear-bed")
+@click.argument("printer_id")
+@guarded
+def printers_clear_bed(printer_id: str) -> None:
+    """Say the printer's bed is clear again, so its next job may start."""
+    _call(lambda farm: farm.clear_bed(printer_id), _said(f"bed of {printer_id} is clear"))
+
+
+@printers.command("maintenance")
+@click.argument("printer_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@guarded
+def printers_maintenance(printer_id: str, state: str) -> None:
+    """Take a printer out of service (on) or back into it (off)."""
+    _call(lambda farm: farm.update_printer(printer_id, maintenance=state == "on"), output.block)
+
+
+@jobs.command("progress")
+@click.argument("job_id")
+@click.option("--percent", type=click.IntRange(0, 100), default=None, help="How far the print is.")
+@click.option("--used", type=click.IntRange(0), default=None, help="Grams used so far.")
+@guarded
+def jobs_progress(job_id: str, percent: int | None, used: int | None) -> None:
+    """Report a Running or Paused job's progress and the grams it used so far."""
+    if percent is None and used is None:
+        raise click.UsageError("give --percent, --used or both")
+    _call(lambda farm: farm.report_progress(job_id, percent, used), output.block)
+
+
+@jobs.command("priority")
+@click.argument("job_id")
+@click.argument("priority", type=click.IntRange(-100, 100))
+@guarded
+def jobs_priority(job_id: str, priority: int) -> None:
+    """Change a Queued job's priority (-100..100; higher runs first)."""
+    _call(lambda farm: farm.update_job(job_id, priority=priority), output.block)
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@click.argument("new_job_id")
+@guarded
+def jobs_retry(job_id: str, new_job_id: str) -> None:
+    """Queue NEW_JOB_ID as a retry of a Failed or Cancelled job."""
+    _call(lambda farm: farm.retry_job(job_id, new_job_id), output.block)
+
+
+@filaments.command("ledger")
+@click.argument("filament_id")
+@click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--offset", type=click.IntRange(0), default=None)
+@guarded
+def filaments_ledger(filament_id: str, limit: int | None, offset: int | None) -> None:
+    """Every change of the spool's grams, oldest first."""
+    _call(lambda farm: farm.ledger(filament_id, limit, offset), _rows(output.LEDGER_COLUMNS))
+
+
+@click.command()
+@guarded
+def stats() -> None:
+    """Counts of jobs by status and failure reason, grams consumed, printers by status."""
+    _call(lambda farm: farm.stats(), output.stats)
 
 
 # --- events -----------------------------------------------------------------------------------------------
@@ -350,7 +431,7 @@ def cluster_transfer(node_id: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (printers, filaments, jobs, events):
+    for command in (printers, filaments, jobs, events, stats):
         group.add_command(command)
 
 
