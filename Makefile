@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench soak clean
+.PHONY: install run test lint bench soak screenshot clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(PY) -m tests.faults.soak $(SOAK_ARGS)
+
+screenshot: $(STAMP)  # a local cluster with a little data, in headless Chromium -> docs/dashboard.png
+	$(PY) docs/screenshot.py docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) cluster_data .pytest_cache .ruff_cache .hypothesis

@@ -39,8 +39,8 @@ from urllib.parse import quote
 import httpx
 
 from client.errors import ApiError, Unreachable
+from client.urls import DEFAULT_URL, parse_urls
 
-DEFAULT_URL = "http://127.0.0.1:8081"
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -54,18 +54,6 @@ class Event:
     data: Any
     id: str | None  # the SSE id: only the last event of a log index carries it
     raw: str  # the `data:` line as the node sent it
-
-
-def parse_urls(urls: str | Sequence[str]) -> list[str]:
-    """`"http://a:1, http://b:2/"` or a list -> ["http://a:1", "http://b:2"] (no empty entries)."""
-    parts = urls.split(",") if isinstance(urls, str) else list(urls)
-    cleaned = [part.strip().rstrip("/") for part in parts if part.strip()]
-    if not cleaned:
-        raise ValueError("at least one base URL is needed, e.g. http://127.0.0.1:8081")
-    for url in cleaned:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-    return cleaned
 
 
 def _segment(value: str) -> str:
@@ -243,6 +231,46 @@ class Client:
     ) -> dict[str, Any]:
         params = {"status": status, "used_grams": used_grams, "reason": reason}
         return self.request("PUT", f"/api/v1/print_jobs/{_segment(job_id)}/status", params=params)
+
+    # --- the farm's workflow (nodes that serve it) -------------------------------------------------------
+
+    def printer_queue(self, printer_id: str) -> list[dict[str, Any]]:
+        """The printer's Queued jobs in the order they will run."""
+        return self.request("GET", f"/api/v1/printers/{_segment(printer_id)}/queue", read=True)
+
+    def clear_bed(self, printer_id: str) -> None:
+        self.request("POST", f"/api/v1/printers/{_segment(printer_id)}/clear-bed")
+
+    def update_job(self, job_id: str, **fields: Any) -> dict[str, Any]:
+        """PATCH a Queued job's priority and/or details."""
+        return self.request("PATCH", f"/api/v1/print_jobs/{_segment(job_id)}", body=fields)
+
+    def report_progress(
+        self, job_id: str, percent: int | None = None, used_grams: int | None = None
+    ) -> dict[str, Any]:
+        body = {
+            key: value
+            for key, value in (("percent", percent), ("used_grams", used_grams))
+            if value is not None
+        }
+        return self.request("PUT", f"/api/v1/print_jobs/{_segment(job_id)}/progress", body=body)
+
+    def retry_job(self, job_id: str, new_job_id: str) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/api/v1/print_jobs/{_segment(job_id)}/retry", body={"job_id": new_job_id}
+        )
+
+    def ledger(
+        self, filament_id: str, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every change of the spool's grams, oldest first."""
+        params = {"limit": limit, "offset": offset}
+        return self.request(
+            "GET", f"/api/v1/filaments/{_segment(filament_id)}/ledger", params=params, read=True
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/stats", read=True)
 
     # --- the cluster ------------------------------------------------------------------------------------
 

@@ -11,13 +11,16 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from client import output
-from client.api import DEFAULT_URL, Client, parse_urls
 from client.errors import ApiError, Unreachable
+from client.urls import DEFAULT_URL, parse_urls
+
+if TYPE_CHECKING:
+    from client.api import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_REFUSED = 1
@@ -32,6 +35,8 @@ class Settings:
     consistency: str | None = None
 
     def client(self) -> Client:
+        from client.api import Client  # httpx loads only when a client command runs
+
         return Client(self.url, self.token, consistency=self.consistency)
 
 
@@ -127,6 +132,7 @@ def printers() -> None:
 @printers.command("list")
 @guarded
 def printers_list() -> None:
+    """List the printers."""
     _call(lambda farm: farm.printers(), _rows(output.PRINTER_COLUMNS))
 
 
@@ -134,6 +140,7 @@ def printers_list() -> None:
 @click.argument("printer_id")
 @guarded
 def printers_show(printer_id: str) -> None:
+    """Show one printer."""
     _call(lambda farm: farm.printer(printer_id), output.block)
 
 
@@ -143,6 +150,7 @@ def printers_show(printer_id: str) -> None:
 @click.option("--model", required=True)
 @guarded
 def printers_add(printer_id: str, company: str, model: str) -> None:
+    """Add a printer."""
     _call(lambda farm: farm.create_printer(printer_id, company, model), output.block)
 
 
@@ -150,6 +158,7 @@ def printers_add(printer_id: str, company: str, model: str) -> None:
 @click.argument("printer_id")
 @guarded
 def printers_rm(printer_id: str) -> None:
+    """Remove a printer (refused while an active job uses it)."""
     _call(lambda farm: farm.delete_printer(printer_id), _said(f"removed printer {printer_id}"))
 
 
@@ -164,6 +173,7 @@ def filaments() -> None:
 @filaments.command("list")
 @guarded
 def filaments_list() -> None:
+    """List the spools with their remaining, reserved and available grams."""
     _call(lambda farm: farm.filaments(), _rows(output.FILAMENT_COLUMNS))
 
 
@@ -171,6 +181,7 @@ def filaments_list() -> None:
 @click.argument("filament_id")
 @guarded
 def filaments_show(filament_id: str) -> None:
+    """Show one spool."""
     _call(lambda farm: farm.filament(filament_id), output.block)
 
 
@@ -180,15 +191,23 @@ def filaments_show(filament_id: str) -> None:
 @click.option("--color", required=True)
 @click.option("--total", type=click.IntRange(0), required=True, help="Spool weight in grams.")
 @click.option("--remaining", type=click.IntRange(0), default=None, help="Grams left [the total].")
+@click.option("--low-stock", type=click.IntRange(0), default=None, help="Low stock below this many grams.")
 @guarded
-def filaments_add(filament_id: str, type_: str, color: str, total: int, remaining: int | None) -> None:
-    _call(lambda farm: farm.create_filament(filament_id, type_, color, total, remaining), output.block)
+def filaments_add(
+    filament_id: str, type_: str, color: str, total: int, remaining: int | None, low_stock: int | None
+) -> None:
+    """Add a spool."""
+    extra = {} if low_stock is None else {"low_stock_threshold_in_grams": low_stock}
+    _call(
+        lambda farm: farm.create_filament(filament_id, type_, color, total, remaining, **extra), output.block
+    )
 
 
 @filaments.command("rm")
 @click.argument("filament_id")
 @guarded
 def filaments_rm(filament_id: str) -> None:
+    """Remove a spool (refused while an active job uses it)."""
     _call(lambda farm: farm.delete_filament(filament_id), _said(f"removed filament {filament_id}"))
 
 
@@ -206,6 +225,7 @@ def jobs() -> None:
 @click.option("--filament", default=None, help="Only jobs on this filament.")
 @guarded
 def jobs_list(status: str | None, printer: str | None, filament: str | None) -> None:
+    """List print jobs, optionally only some."""
     _call(lambda farm: farm.jobs(status, printer, filament), _rows(output.JOB_COLUMNS))
 
 
@@ -213,6 +233,7 @@ def jobs_list(status: str | None, printer: str | None, filament: str | None) -> 
 @click.argument("job_id")
 @guarded
 def jobs_show(job_id: str) -> None:
+    """Show one print job."""
     _call(lambda farm: farm.job(job_id), output.block)
 
 
@@ -222,9 +243,14 @@ def jobs_show(job_id: str) -> None:
 @click.option("--filament", required=True)
 @click.option("--weight", type=click.IntRange(0), required=True, help="Grams the print needs.")
 @click.option("--details", default=None)
+@click.option("--priority", type=click.IntRange(-100, 100), default=None, help="Higher runs first [0].")
 @guarded
-def jobs_add(job_id: str, printer: str, filament: str, weight: int, details: str | None) -> None:
-    _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details), output.block)
+def jobs_add(
+    job_id: str, printer: str, filament: str, weight: int, details: str | None, priority: int | None
+) -> None:
+    """Queue a print job; its weight is reserved on the spool."""
+    extra = {} if priority is None else {"priority": priority}
+    _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details, **extra), output.block)
 
 
 def _transition(name: str, status: str, used: bool = False, reason: bool = False) -> None:
@@ -249,6 +275,81 @@ for _name, _status in (("start", "Running"), ("pause", "Paused"), ("resume", "Ru
     _transition(_name, _status)
 _transition("cancel", "Cancelled", used=True)
 _transition("fail", "Failed", used=True, reason=True)
+
+
+# --- the farm's workflow (on nodes that serve it) ---------------------------------------------------------
+
+
+@printers.command("queue")
+@click.argument("printer_id")
+@guarded
+def printers_queue(printer_id: str) -> None:
+    """The printer's Queued jobs, in the order they will run."""
+    _call(lambda farm: farm.printer_queue(printer_id), _rows(output.JOB_COLUMNS))
+
+
+@printers.command("clear-bed")
+@click.argument("printer_id")
+@guarded
+def printers_clear_bed(printer_id: str) -> None:
+    """Say the printer's bed is clear again, so its next job may start."""
+    _call(lambda farm: farm.clear_bed(printer_id), _said(f"bed of {printer_id} is clear"))
+
+
+@printers.command("maintenance")
+@click.argument("printer_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@guarded
+def printers_maintenance(printer_id: str, state: str) -> None:
+    """Take a printer out of service (on) or back into it (off)."""
+    _call(lambda farm: farm.update_printer(printer_id, maintenance=state == "on"), output.block)
+
+
+@jobs.command("progress")
+@click.argument("job_id")
+@click.option("--percent", type=click.IntRange(0, 100), default=None, help="How far the print is.")
+@click.option("--used", type=click.IntRange(0), default=None, help="Grams used so far.")
+@guarded
+def jobs_progress(job_id: str, percent: int | None, used: int | None) -> None:
+    """Report a Running or Paused job's progress and the grams it used so far."""
+    if percent is None and used is None:
+        raise click.UsageError("give --percent, --used or both")
+    _call(lambda farm: farm.report_progress(job_id, percent, used), output.block)
+
+
+@jobs.command("priority")
+@click.argument("job_id")
+@click.argument("priority", type=click.IntRange(-100, 100))
+@guarded
+def jobs_priority(job_id: str, priority: int) -> None:
+    """Change a Queued job's priority (-100..100; higher runs first)."""
+    _call(lambda farm: farm.update_job(job_id, priority=priority), output.block)
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@click.argument("new_job_id")
+@guarded
+def jobs_retry(job_id: str, new_job_id: str) -> None:
+    """Queue NEW_JOB_ID as a retry of a Failed or Cancelled job."""
+    _call(lambda farm: farm.retry_job(job_id, new_job_id), output.block)
+
+
+@filaments.command("ledger")
+@click.argument("filament_id")
+@click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--offset", type=click.IntRange(0), default=None)
+@guarded
+def filaments_ledger(filament_id: str, limit: int | None, offset: int | None) -> None:
+    """Every change of the spool's grams, oldest first."""
+    _call(lambda farm: farm.ledger(filament_id, limit, offset), _rows(output.LEDGER_COLUMNS))
+
+
+@click.command()
+@guarded
+def stats() -> None:
+    """Counts of jobs by status and failure reason, grams consumed, printers by status."""
+    _call(lambda farm: farm.stats(), output.stats)
 
 
 # --- events -----------------------------------------------------------------------------------------------
@@ -330,7 +431,7 @@ def cluster_transfer(node_id: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (printers, filaments, jobs, events):
+    for command in (printers, filaments, jobs, events, stats):
         group.add_command(command)
 
 

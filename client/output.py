@@ -44,6 +44,16 @@ JOB_COLUMNS = [
     ("failure_reason", "REASON"),
     ("details", "DETAILS"),
 ]
+LEDGER_COLUMNS = [
+    ("index", "INDEX"),
+    ("at", "AT"),
+    ("kind", "KIND"),
+    ("job_id", "JOB"),
+    ("remaining_delta", "REMAINING ±g"),
+    ("reserved_delta", "RESERVED ±g"),
+    ("remaining_after", "REMAINING g"),
+    ("reserved_after", "RESERVED g"),
+]
 MEMBER_COLUMNS = [("node_id", "NODE"), ("role", "ROLE"), ("addr", "ADDRESS"), ("leader", "LEADER")]
 
 
@@ -73,3 +83,15 @@ def block(item: dict[str, Any]) -> str:
 
 def echo(text: str) -> None:
     click.echo(text)
+
+
+def stats(answer: dict[str, Any]) -> str:
+    """GET /api/v1/stats as blocks: each mapping (jobs by status, ...) under its name, numbers as they are."""
+    scalars = {key: value for key, value in answer.items() if not isinstance(value, dict)}
+    parts = [block(scalars)] if scalars else []
+    for key, value in answer.items():
+        if isinstance(value, dict):
+            parts.append(
+                f"{key}:\n" + ("\n".join(f"  {line}" for line in block(value).splitlines()) or "  -")
+            )
+    return "\n".join(parts)

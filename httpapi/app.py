@@ -14,6 +14,7 @@ from httpapi.cluster import (
     RaftStatusResource,
     TransferLeadershipResource,
 )
+from httpapi.dashboard import DashboardAssetResource, DashboardResource
 from httpapi.events import EventsResource
 from httpapi.filaments import FilamentResource, FilamentsResource
 from httpapi.jobs import JobResource, JobsResource, JobStatusResource
@@ -67,4 +68,7 @@ def create_app(
     app.add_route("/readyz", ReadyResource(bridge))
     app.add_route("/metrics", MetricsResource(bridge))
     app.add_route("/openapi.json", OpenApiResource())
+
+    app.add_route("/", DashboardResource())
+    app.add_route("/dashboard/{asset}", DashboardAssetResource())
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from httpapi.dashboard import openapi_paths as dashboard_paths
 from httpapi.openapi_access import with_access
 from httpapi.openapi_components import (
     PARAMETERS,
@@ -402,7 +403,7 @@ def _document() -> dict[str, Any]:
             "linearizable reads are forwarded to the leader. Every error is "
             "application/problem+json. Request bodies over 64 KiB are refused (413)." + _IGNORED,
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **dashboard_paths()},
         "components": {
             "schemas": SCHEMAS,
             "parameters": PARAMETERS,

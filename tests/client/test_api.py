@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -153,3 +154,12 @@ def test_events_parse_the_stream_and_resume_with_last_event_id_after_a_drop() ->
     assert got[0].data == {"id": "p"}
     assert got[0].raw == '{"index":7,"type":"printer.created","data":{"id":"p"}}'
     assert [r.headers.get("Last-Event-ID") for r in seen] == ["3", "7"]
+
+
+def test_importing_the_cli_does_not_load_httpx() -> None:
+    # Every node starts through cli.py: the client's HTTP library loads only when a client command runs.
+    import subprocess
+    import sys
+
+    code = "import sys, cli; assert 'httpx' not in sys.modules, 'httpx loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

@@ -177,7 +177,8 @@ def test_a_bad_idempotency_key_is_422(client, bridge, key) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/",
+        "/dashboard",  # "/" is the dashboard now
+        "/dashboard/nope.js",
         "/api/v1",
         "/api/v1/printer",
         "/api/v2/printers",
