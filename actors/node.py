@@ -23,6 +23,9 @@ from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
 from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
+from actors.octoprint.farm_port import NodeFarmPort
+from actors.octoprint.metrics import ConnectionCollector
+from actors.octoprint.supervisor import ConnectionSupervisor
 from actors.state_machine import StateMachineActor
 from actors.transport import Transport
 from httpapi.app import create_app
@@ -122,7 +125,7 @@ class Node:
             metrics,
             tick_seconds=opts.tick_ms / 1000,
             on_membership=lambda membership: transport.set_peers(peer_addresses(membership)),
-            on_leader=lambda leader: self.bridge.leader_changed(leader),
+            on_leader=self._leader_changed,
             supervisor=supervise,
         )
         self.membership = membership = MembershipActor(
@@ -138,6 +141,9 @@ class Node:
             request_timeout=opts.request_timeout,
             supervisor=supervise,
         )
+        # printer connections: alive on the leader only (actors/octoprint/)
+        self.connections = ConnectionSupervisor(opts.node_id, NodeFarmPort(state_machine, self.bridge))
+        metrics.registry.register(ConnectionCollector(opts.node_id, self.connections.stats))
         self._actors = [transport, state_machine, raft, membership, self.bridge]
         for actor in self._actors:
             actor.start()
@@ -224,6 +230,10 @@ class Node:
         except ActorError:
             pass  # stopping
 
+    def _leader_changed(self, leader: str | None) -> None:
+        self.bridge.leader_changed(leader)
+        self.connections.leader_changed(leader)
+
     async def _compact(self, snapshot: Snapshot) -> None:
         await self.raft.deliver(Compact(snapshot))
 
@@ -273,6 +283,9 @@ class Node:
             with contextlib.suppress(Exception):
                 await self._server_task
         self._close_http_socket()
+        connections = getattr(self, "connections", None)
+        if connections is not None:
+            await connections.stop()
         for actor in reversed(self._actors):
             try:
                 await actor.stop()

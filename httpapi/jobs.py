@@ -9,6 +9,7 @@ from farm.queries import GetJob, ListJobs
 from farm.validation import MAX_WEIGHT
 from httpapi import validation as v
 from httpapi.bridge import Bridge
+from httpapi.connections import file_field
 from httpapi.errors import invalid
 from httpapi.responses import send_created, send_outcome, send_page
 
@@ -41,6 +42,7 @@ class JobsResource:
             filament_id=v.id_field(body, "filament_id"),
             print_weight_in_grams=v.weight_field(body, "print_weight_in_grams"),
             details=v.text_field(body, "details", required=False, default=""),
+            file=file_field(body),
         )
         status = body.get("status", _MISSING)
         if status is not _MISSING and status != "Queued":
