@@ -27,6 +27,7 @@ from actors.octoprint.reconcile import (
     Action,
     Dispatch,
     EndJob,
+    FollowPrinter,
     Memory,
     PrinterView,
     StartPrint,
@@ -181,6 +182,11 @@ class ConnectionActor(Actor):
                     self._memory.start_attempts[action.job_id] = 1
                     self._memory.polls_since_start[action.job_id] = 0
                     await self._start(action.job_id, action.file)
+                elif isinstance(action, FollowPrinter):
+                    # the farm's change is ours: the next poll must not take it for the operator's
+                    self._memory.job_status[action.job_id] = action.status
+                    log.info("octoprint %s: job %s %s, as on the printer", self.printer_id, action.job_id,
+                             action.status)
                 elif isinstance(action, EndJob):
                     log.info("octoprint %s: job %s %s: %s", self.printer_id, action.job_id, action.status,
                              action.detail)

@@ -197,7 +197,8 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Ac
     farm_paused = job.status == "Paused"
     if octoprint_paused == farm_paused:
         return []
-    printer_changed = memory.observed is not None and memory.observed != seen.reported
+    # only a move between printing and paused is someone at the printer: idle -> printing is our own start
+    printer_changed = memory.observed in ("printing", "paused") and memory.observed != seen.reported
     farm_changed = memory.job_status.get(job.job_id) not in (None, job.status)
     if printer_changed and not farm_changed:
         status: Literal["Paused", "Running"] = "Paused" if octoprint_paused else "Running"

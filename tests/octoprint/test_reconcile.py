@@ -195,3 +195,12 @@ def test_a_job_an_operator_put_running_is_followed_but_never_started_or_ended() 
     for stage, counts in (("idle", ZERO), ("finished", PrintCounts(5, 0)), ("cancelled", PrintCounts(0, 9))):
         actions = decide(view, observed(stage), counts, Memory())
         assert not of(StartPrint, actions) and not of(EndJob, actions), stage
+
+
+def test_a_pause_right_after_dispatch_goes_to_octoprint_not_back_to_running() -> None:
+    memory = Memory()
+    decide(printer(), observed("idle"), ZERO, memory)  # the poll that dispatched: OctoPrint was idle
+    paused = dataclasses.replace(RUNNING, status="Paused")
+    actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
+    assert not of(FollowPrinter, actions)
+    assert of(TellPrinter, actions) == [TellPrinter("pause", "j1")]
