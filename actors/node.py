@@ -26,6 +26,9 @@ from actors.http_limits import HandshakeTimeoutServer, HttpLimits, file_limits, 
 from actors.http_protocol import CoalescingHttpToolsProtocol
 from actors.membership import MembershipActor, peer_addresses, superseded_warning
 from actors.metrics import NodeMetrics
+from actors.octoprint.farm_port import NodeFarmPort
+from actors.octoprint.metrics import ConnectionCollector
+from actors.octoprint.supervisor import ConnectionSupervisor
 from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
 from actors.tls import check_tls_files
@@ -154,7 +157,7 @@ class Node:
             metrics,
             tick_seconds=opts.tick_ms / 1000,
             on_membership=self._membership_changed,
-            on_leader=lambda leader: self.bridge.leader_changed(leader),
+            on_leader=self._leader_changed,
             supervisor=supervise,
         )
         self.membership = membership = MembershipActor(
@@ -171,6 +174,9 @@ class Node:
             supervisor=supervise,
             max_state_bytes=opts.max_state_bytes,
         )
+        # printer connections: alive on the leader only (actors/octoprint/)
+        self.connections = ConnectionSupervisor(opts.node_id, NodeFarmPort(state_machine, self.bridge))
+        metrics.registry.register(ConnectionCollector(opts.node_id, self.connections.stats))
         self._actors = [transport, state_machine, raft, membership, self.bridge]
         for actor in self._actors:
             actor.start()
@@ -275,6 +281,10 @@ class Node:
         if warning is not None:
             log.error("%s", warning)
 
+    def _leader_changed(self, leader: str | None) -> None:
+        self.bridge.leader_changed(leader)
+        self.connections.leader_changed(leader)
+
     async def _compact(self, snapshot: Snapshot) -> None:
         await self.raft.deliver(Compact(snapshot))
 
@@ -324,6 +334,9 @@ class Node:
             with contextlib.suppress(Exception):
                 await self._server_task
         self._close_http_socket()
+        connections = getattr(self, "connections", None)
+        if connections is not None:
+            await connections.stop()
         for actor in reversed(self._actors):
             try:
                 await actor.stop()

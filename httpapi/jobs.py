@@ -9,6 +9,7 @@ from farm.queries import GetJob, ListJobs
 from farm.validation import MAX_WEIGHT, check_priority, check_reason, check_text
 from httpapi import validation as v
 from httpapi.bridge import Bridge
+from httpapi.connections import file_field
 from httpapi.errors import invalid
 from httpapi.responses import send_created, send_outcome, send_page
 
@@ -42,6 +43,7 @@ class JobsResource:
             print_weight_in_grams=v.weight_field(body, "print_weight_in_grams"),
             details=v.text_field(body, "details", required=False, default=""),
             priority=v.checked_field(body, "priority", check_priority) or 0,
+            file=file_field(body),
         )
         status = body.get("status", _MISSING)
         if status is not _MISSING and status != "Queued":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from farm.commands import CreatePrinter, DeletePrinter, UpdatePrinter
+from farm.commands import CreatePrinter, DeletePrinter, SetPrinterConnection, UpdatePrinter
 from farm.queries import GetPrinter, ListPrinters
+from farm.results import Ok
 from farm.validation import check_flag
 from httpapi import validation as v
 from httpapi.bridge import Bridge
+from httpapi.connections import MISSING, connection_field
 from httpapi.responses import send_created, send_no_content, send_outcome, send_page
 
 COLLECTION = "/api/v1/printers"
@@ -25,11 +27,14 @@ class PrintersResource:
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await v.read_object(req)
+        connection = connection_field(body)
         command = CreatePrinter(
             id=v.id_field(body, "id"),
             company=v.text_field(body, "company"),
             model=v.text_field(body, "model"),
         )
+        if connection not in (MISSING, None):
+            command = CreatePrinter(command.id, command.company, command.model, *connection)
         outcome = await self._bridge.write(command, v.idempotency_key(req))
         send_created(resp, outcome, COLLECTION, command.id)
 
@@ -52,7 +57,13 @@ class PrinterResource:
         )
         key = v.idempotency_key(req)
         v.path_id_exists_or_404(printer_id, "printer")
-        send_outcome(resp, await self._bridge.write(command, key))
+        connection = connection_field(body)
+        outcome = await self._bridge.write(command, key)
+        if connection is not MISSING and isinstance(outcome, Ok):  # a second entry: connect or disconnect
+            settings = connection or (None, None, None)
+            connect = SetPrinterConnection(printer_id, *settings)
+            outcome = await self._bridge.write(connect, None if key is None else key[:240] + "#connection")
+        send_outcome(resp, outcome)
 
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, printer_id: str) -> None:
         key = v.idempotency_key(req)

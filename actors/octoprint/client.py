@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
+
+# httpx logs every request at INFO: three lines a second per printer would bury the node's own log
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_TIMEOUT = 3.0  # seconds for connect, read and write: a poll runs every ~1 s
 DEFAULT_NODE_CONCURRENCY = 8

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from actors.base import Actor
+from actors.base import Actor, ActorError
 from actors.octoprint import mapping, reconcile
 from actors.octoprint.client import NotFound, OctoPrintClient, OctoPrintError, Refused, Unauthorized
 from actors.octoprint.mapping import PrintCounts
@@ -27,6 +27,7 @@ from actors.octoprint.reconcile import (
     Action,
     Dispatch,
     EndJob,
+    FollowPrinter,
     Memory,
     PrinterView,
     StartPrint,
@@ -43,8 +44,9 @@ UNAUTHORIZED_BACKOFF = 15.0
 class FarmPort(Protocol):
     """What a connection needs from its node (actors/octoprint/farm_port.py on a real node)."""
 
-    async def view(self, printer_id: str) -> PrinterView | None:
-        """The printer as this node has applied it; None once it or its connection is gone."""
+    async def view(self, printer_id: str, previous_job_id: str | None = None) -> PrinterView | None:
+        """The printer as this node has applied it (with `previous_job_id`'s ending, if it ended); None
+        once it or its connection is gone."""
 
     async def propose(self, printer_id: str, action: Action) -> tuple[bool, str]:
         """Propose the action's replicated command; (committed and accepted, the refusal's detail)."""
@@ -116,7 +118,11 @@ class ConnectionActor(Actor):
 
     async def _poll(self) -> float:
         """Poll, act; returns the seconds until the next poll."""
-        view = await self._port.view(self.printer_id)
+        try:
+            view = await self._port.view(self.printer_id, self._memory.followed)
+        except (ActorError, TimeoutError) as exc:  # the node is stopping or overloaded: try again later
+            log.debug("octoprint %s: no view of the farm: %r", self.printer_id, exc)
+            return self._interval
         if view is None:
             return self._interval  # the supervisor stops us at its next look
         self.stats.polls += 1
@@ -176,6 +182,11 @@ class ConnectionActor(Actor):
                     self._memory.start_attempts[action.job_id] = 1
                     self._memory.polls_since_start[action.job_id] = 0
                     await self._start(action.job_id, action.file)
+                elif isinstance(action, FollowPrinter):
+                    # the farm's change is ours: the next poll must not take it for the operator's
+                    self._memory.job_status[action.job_id] = action.status
+                    log.info("octoprint %s: job %s %s, as on the printer", self.printer_id, action.job_id,
+                             action.status)
                 elif isinstance(action, EndJob):
                     log.info("octoprint %s: job %s %s: %s", self.printer_id, action.job_id, action.status,
                              action.detail)

@@ -117,6 +117,7 @@ class Memory:
     """What one connection remembers between its polls (a new leader starts with an empty one)."""
 
     observed: Reported | None = None  # OctoPrint's state at the previous poll
+    followed: str | None = None  # the last job seen active (the farm says how it ended: view.last_ended)
     # the farm's status of the active job at the previous poll
     job_status: dict[str, str] = field(default_factory=dict)
     start_attempts: dict[str, int] = field(default_factory=dict)
@@ -147,13 +148,21 @@ def decide(
             actions.append(dispatch)
     memory.observed = seen.reported
     memory.job_status = {job.job_id: job.status} if job is not None else {}
+    if job is not None:
+        memory.followed = job.job_id
     return actions
 
 
 def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory: Memory) -> list[Action]:
     if job.file is None:
         return []  # run by hand: the farm's operator reports it, the connection only reports the printer
-    baseline = job.baseline or PrintCounts(0, 0)
+    if job.baseline is None:
+        # put Running by an operator, not dispatched: follow its progress if OctoPrint prints its file, but
+        # neither start nor end it (without a baseline nothing tells which print of the file is this job's)
+        if seen.reported == "printing" and seen.file == job.file:
+            return _progress(job, seen)
+        return []
+    baseline = job.baseline
     now = counts or baseline
     step = mapping.after_decision(seen, job.file, baseline, now)
     if step == "ended" or (step == "wait" and seen.reported == "error"):
@@ -169,15 +178,18 @@ def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory:
         return []
     memory.start_attempts.pop(job.job_id, None)
     memory.polls_since_start.pop(job.job_id, None)
-    actions: list[Action] = []
+    return _progress(job, seen) + _pause_or_resume(job, seen, memory)
+
+
+def _progress(job: JobView, seen: Observation) -> list[Action]:
+    """A Progress when OctoPrint's completion or grams went up (the farm refuses them going down)."""
     percent = mapping.progress_percent(seen.completion)
     grams = mapping.used_grams(seen, job.filament_type, job.weight)
     percent = percent if percent is not None and percent > (job.progress or -1) else None
     grams = grams if grams is not None and grams > (job.used or 0) else None
-    if percent is not None or grams is not None:
-        actions.append(Progress(job.job_id, percent, grams, mapping.progress_key(job.job_id, percent, grams)))
-    actions += _pause_or_resume(job, seen, memory)
-    return actions
+    if percent is None and grams is None:
+        return []
+    return [Progress(job.job_id, percent, grams, mapping.progress_key(job.job_id, percent, grams))]
 
 
 def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Action]:
@@ -185,7 +197,8 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Ac
     farm_paused = job.status == "Paused"
     if octoprint_paused == farm_paused:
         return []
-    printer_changed = memory.observed is not None and memory.observed != seen.reported
+    # only a move between printing and paused is someone at the printer: idle -> printing is our own start
+    printer_changed = memory.observed in ("printing", "paused") and memory.observed != seen.reported
     farm_changed = memory.job_status.get(job.job_id) not in (None, job.status)
     if printer_changed and not farm_changed:
         status: Literal["Paused", "Running"] = "Paused" if octoprint_paused else "Running"
@@ -197,13 +210,13 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Ac
 
 def _start_again(job: JobView, memory: Memory) -> list[Action]:
     """The job is Running in the farm, OctoPrint is idle and has not printed its file since the decision.
-    If no leader ever saw it print (no progress reported), the decision's leader died before (or while)
+    If no leader ever saw it print (no progress past 0 reported), the decision's leader died before (or while)
     telling OctoPrint: start it, waiting a few polls after each call for OctoPrint to show it printing; after
     MAX_START_ATTEMPTS the job fails. If it was seen printing, OctoPrint lost the print without finishing
     or cancelling it (a restart mid-print): printing again on a half-printed bed would be wrong: it fails."""
     job_id = job.job_id
     end_key = mapping.end_key(job_id, "Failed")
-    if job.progress is not None:
+    if (job.progress or 0) > 0 or (job.used or 0) > 0:
         detail = f"OctoPrint stopped printing {job.file} without finishing it (was it restarted?)"
         return [EndJob(job_id, "Failed", "printer_error", job.used, detail, end_key)]
     if job.status != "Running":

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from actors.base import Actor
 from actors.octoprint.client import node_limiter
@@ -24,19 +23,25 @@ LOOK_INTERVAL = 1.0
 Settings = tuple[str, str]  # (url, api key)
 
 
+class LeaderPort(FarmPort, Protocol):
+    async def caught_up(self) -> bool:
+        """True once this leader has applied everything committed before its term."""
+
+    async def connections(self) -> dict[str, Settings]:
+        """{printer id: (url, api key)} for every connected printer."""
+
+
 class ConnectionSupervisor:
     def __init__(
         self,
         node_id: str,
-        port: FarmPort,
-        connections: Callable[[], Awaitable[dict[str, Settings]]],
+        port: LeaderPort,
         *,
         poll_interval: float = 1.0,
         look_interval: float = LOOK_INTERVAL,
     ) -> None:
         self.node_id = node_id
         self._port = port
-        self._connections = connections
         self._poll_interval = poll_interval
         self._look_interval = look_interval
         self._limiter = node_limiter()
@@ -78,9 +83,13 @@ class ConnectionSupervisor:
     # --- the look every second --------------------------------------------------------------------------
 
     async def _manage(self) -> None:
+        # A new leader may not have applied its predecessor's last decisions yet (a dispatch among them):
+        # deciding from that state could print a file twice. A linearizable read waits for them.
+        while not await self._port.caught_up():
+            await asyncio.sleep(self._look_interval / 4)
         while True:
             try:
-                wanted = await self._connections()
+                wanted = await self._port.connections()
             except Exception as exc:  # no leader right now, node stopping...: look again later
                 log.debug("%s: cannot list printer connections: %r", self.node_id, exc)
             else:

@@ -29,7 +29,7 @@ class ScriptedFarm:
         self.current = view
         self.proposed: list[Action] = []
 
-    async def view(self, printer_id: str) -> PrinterView | None:
+    async def view(self, printer_id: str, previous_job_id: str | None = None) -> PrinterView | None:
         return self.current
 
     async def propose(self, printer_id: str, action: Action) -> tuple[bool, str]:

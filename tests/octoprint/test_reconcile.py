@@ -26,7 +26,7 @@ from tests.octoprint.test_mapping import FILE, observed
 
 ZERO = PrintCounts(0, 0)
 QUEUED = JobView("j1", "Queued", FILE, weight=50, filament_type="PLA")
-RUNNING = dataclasses.replace(QUEUED, status="Running", baseline=ZERO)
+RUNNING = dataclasses.replace(QUEUED, status="Running", baseline=ZERO, progress=0)  # as the farm starts it
 
 
 def printer(**changes: object) -> PrinterView:
@@ -186,3 +186,21 @@ def test_failed_polls_report_offline_from_the_third_and_unauthorized_at_once() -
     [report] = failed_poll(view, 1, unauthorized=True)
     assert (report.reported, report.connection_state) == ("offline", "unauthorized")
     assert failed_poll(printer(reported="offline", connection_state="unreachable"), 5, False) == []
+
+
+def test_a_job_an_operator_put_running_is_followed_but_never_started_or_ended() -> None:
+    by_hand = dataclasses.replace(RUNNING, baseline=None)
+    view = printer(active=by_hand, next_job=None)
+    assert of(Progress, decide(view, observed("printing"), ZERO, Memory()))
+    for stage, counts in (("idle", ZERO), ("finished", PrintCounts(5, 0)), ("cancelled", PrintCounts(0, 9))):
+        actions = decide(view, observed(stage), counts, Memory())
+        assert not of(StartPrint, actions) and not of(EndJob, actions), stage
+
+
+def test_a_pause_right_after_dispatch_goes_to_octoprint_not_back_to_running() -> None:
+    memory = Memory()
+    decide(printer(), observed("idle"), ZERO, memory)  # the poll that dispatched: OctoPrint was idle
+    paused = dataclasses.replace(RUNNING, status="Paused")
+    actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
+    assert not of(FollowPrinter, actions)
+    assert of(TellPrinter, actions) == [TellPrinter("pause", "j1")]
