@@ -19,8 +19,9 @@ def iso_ms(at_ms: int) -> str:
     One command stamps several things with its one time (a job's ended_at, its ledger entries' at), so the
     last answer is remembered: a pure function's memo, the same on every node."""
     global _last_iso
-    if _last_iso[0] == at_ms:
-        return _last_iso[1]
+    last = _last_iso  # one read: the pair is replaced whole, never changed in place
+    if last[0] == at_ms:
+        return last[1]
     text = (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
     _last_iso = (at_ms, text)
     return text
