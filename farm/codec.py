@@ -22,7 +22,6 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
-    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
@@ -56,7 +55,6 @@ _TAGS: dict[type, int] = {
     UpdateJob: 21,
     ReportProgress: 22,
     RetryJob: 23,
-    ReportPrinterState: 24,
 }
 _CLASSES: dict[int, type] = {tag: cls for cls, tag in _TAGS.items()}
 _GETTERS: dict[type, attrgetter] = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in _TAGS}

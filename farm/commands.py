@@ -107,16 +107,6 @@ class RetryJob:
     new_job_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReportPrinterState:
-    """What a printer's connection saw that the farm cannot derive: "offline", "error", or None (neither).
-
-    The hook for printer connections (API.md, "Printer connections"): the leader's connection proposes it."""
-
-    printer_id: str
-    state: str | None = None
-
-
 Command = (
     CreatePrinter
     | UpdatePrinter
@@ -130,5 +120,4 @@ Command = (
     | UpdateJob
     | ReportProgress
     | RetryJob
-    | ReportPrinterState
 )

@@ -76,7 +76,7 @@ class Printer:
 
     def view_key(self) -> tuple[Any, ...]:
         """What a printer.updated event reports a change of (the queue length alone is not one)."""
-        return (self.status, self.current_job, self.maintenance, self.bed_clear, self.reported_state)
+        return (self.status, self.current_job, self.maintenance, self.bed_clear)
 
     def to_dict(self) -> dict[str, Any]:
         job = self.current_job

@@ -16,7 +16,6 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
-    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
@@ -44,7 +43,6 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     UpdateJob: workflow.update_job,
     ReportProgress: workflow.report_progress,
     RetryJob: workflow.retry_job,
-    ReportPrinterState: workflow.report_printer_state,
 }
 
 

@@ -18,7 +18,6 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
-    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
@@ -26,7 +25,7 @@ from farm.commands import (
     UpdateJob,
     UpdatePrinter,
 )
-from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, REPORTED_STATES, STATUSES
+from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, STATUSES
 from farm.results import Rejected
 
 MAX_ID_LENGTH = 128
@@ -115,13 +114,6 @@ def check_reason(value: Any, field: str) -> Rejected | None:
     return None
 
 
-def check_reported_state(value: Any, field: str) -> Rejected | None:
-    if value not in REPORTED_STATES or type(value) is not str:
-        names = " or ".join(sorted(REPORTED_STATES))
-        return _invalid(field, f"{field} must be {names} (or null), got {_kind(value)}")
-    return None
-
-
 def check_flag(value: Any, field: str) -> Rejected | None:
     if type(value) is not bool:
         return _invalid(field, f"{field} must be true or false, got {_kind(value)}")
@@ -188,7 +180,6 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("used_grams", _optional(check_weight)),
     ),
     RetryJob: (("job_id", check_text), ("new_job_id", check_id)),
-    ReportPrinterState: (("printer_id", check_text), ("state", _optional(check_reported_state))),
 }
 
 

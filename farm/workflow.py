@@ -4,7 +4,7 @@ progress (and the grams used so far, consumed at once), retrying a failed or can
 from __future__ import annotations
 
 from farm.change import Change
-from farm.commands import ClearBed, ReportPrinterState, ReportProgress, RetryJob, UpdateJob
+from farm.commands import ClearBed, ReportProgress, RetryJob, UpdateJob
 from farm.jobs import queue_job
 from farm.lifecycle import OCCUPYING, QUEUED, SETTLES_WITH_REPORTED_USE
 from farm.records import Job, iso_ms
@@ -21,16 +21,6 @@ def clear_bed(store: Store, command: ClearBed, index: int, at_ms: int) -> Applie
     change.watch_printer(printer)
     printer.bed_clear = True
     return change.applied(None)
-
-
-def report_printer_state(store: Store, command: ReportPrinterState, index: int, at_ms: int) -> Applied:
-    printer = store.printers.get(command.printer_id)
-    if printer is None:
-        return Applied(not_found("printer", command.printer_id, "printer_id"))
-    change = Change(store, index, at_ms)
-    change.watch_printer(printer)
-    printer.reported_state = command.state
-    return change.applied(printer.to_dict())
 
 
 def update_job(store: Store, command: UpdateJob, index: int, at_ms: int) -> Applied:

@@ -24,7 +24,6 @@ from farm.commands import (
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
-    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
@@ -93,7 +92,6 @@ class ModelSpool:
 class ModelPrinter:
     maintenance: bool = False
     bed_clear: bool = True
-    reported: str | None = None  # what its connection last reported: offline, error or nothing
 
 
 @dataclass
@@ -150,8 +148,7 @@ class FarmMachine(RuleBasedStateMachine):
                 return "printing"
             if job.printer == printer and job.status == "Paused":
                 return "paused"
-        model = self.printers[printer]
-        return "maintenance" if model.maintenance else (model.reported or "idle")
+        return "maintenance" if self.printers[printer].maintenance else "idle"
 
     def active_on(self, attr: str, object_id: str) -> bool:
         return any(getattr(j, attr) == object_id and j.status in ACTIVE for j in self.jobs.values())
@@ -333,11 +330,7 @@ class FarmMachine(RuleBasedStateMachine):
             if name != job
         ):
             expected = "printer_busy"
-        elif (
-            status == "Running"
-            and model.status == "Queued"
-            and (self.printers[model.printer].maintenance or self.printers[model.printer].reported)
-        ):
+        elif status == "Running" and model.status == "Queued" and self.printers[model.printer].maintenance:
             expected = "printer_unavailable"
         elif status == "Running" and model.status == "Queued" and not self.printers[model.printer].bed_clear:
             expected = "bed_not_clear"
@@ -408,16 +401,6 @@ class FarmMachine(RuleBasedStateMachine):
         )
         if printer in self.printers:
             self.printers[printer].maintenance = maintenance
-
-    @rule(printer=PRINTERS, state=st.sampled_from([None, None, "offline", "error", "idle"]))
-    def report_printer_state(self, printer: str, state: str | None) -> None:
-        if state not in (None, "offline", "error"):
-            expected = "invalid_field"
-        else:
-            expected = "ok" if printer in self.printers else "not_found"
-        self.submit(ReportPrinterState(printer, state), expected)
-        if expected == "ok":
-            self.printers[printer].reported = state
 
     @rule(printer=PRINTERS)
     def clear_bed(self, printer: str) -> None:

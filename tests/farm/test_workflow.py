@@ -13,7 +13,6 @@ from farm.commands import (
     CreateFilament,
     CreateJob,
     CreatePrinter,
-    ReportPrinterState,
     ReportProgress,
     RetryJob,
     SetJobStatus,
@@ -66,25 +65,6 @@ def test_a_printer_status_is_derived_in_api_md_order() -> None:
     assert record.status == "error"
     record.maintenance = True
     assert record.status == "maintenance"  # maintenance before a reported state
-
-
-def test_a_connection_reports_offline_or_error_and_such_a_printer_starts_no_job() -> None:
-    farm = Farm().seed()
-    farm.queue("j1")
-    applied = farm.propose(ReportPrinterState("printer1", "offline"))
-    assert applied.outcome.value["status"] == "offline"
-    assert [e.type for e in applied.events] == ["printer.updated"]
-    assert "offline" in farm.refused(SetJobStatus("j1", "Running"), "printer_unavailable").detail
-    farm.ok(ReportPrinterState("printer1", "error"))
-    farm.refused(SetJobStatus("j1", "Running"), "printer_unavailable")
-    assert farm.ok(ReportPrinterState("printer1", None))["status"] == "idle"
-    farm.ok(SetJobStatus("j1", "Running"))
-    farm.ok(ReportPrinterState("printer1", "error"))  # a running job's printer still shows it printing
-    assert printer(farm)["status"] == "printing"
-    farm.refused(ReportPrinterState("printer1", "idle"), "invalid_field", "state")
-    farm.refused(ReportPrinterState("printer1", 1), "invalid_field", "state")
-    farm.refused(ReportPrinterState("ghost", "offline"), "not_found", "printer_id")
-    assert FarmState.restore(farm.state.snapshot()).snapshot() == farm.state.snapshot()
 
 
 def test_printer_follows_its_job_printing_paused_idle() -> None:
@@ -450,12 +430,6 @@ def test_commands_written_before_the_workflow_still_decode_and_new_ones_omit_def
         "x",
     ]
     assert msgpack.unpackb(encode_command(CreateJob("j1", "p1", "f1", 5, "x", 3)))[-1] == 3
-    for command in (
-        ClearBed("p"),
-        UpdateJob("j", 1, "d"),
-        ReportProgress("j", 1, 2),
-        RetryJob("a", "b"),
-        ReportPrinterState("p", "error"),
-    ):
+    for command in (ClearBed("p"), UpdateJob("j", 1, "d"), ReportProgress("j", 1, 2), RetryJob("a", "b")):
         assert decode_command(encode_command(command)) == command
     assert CreatePrinter("p", "HP", "L12") == decode_command(encode_command(CreatePrinter("p", "HP", "L12")))
