@@ -55,8 +55,16 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """Pass as uvicorn.Config(http=...)."""
+def coalescing(base: type[HttpToolsProtocol]) -> type[HttpToolsProtocol]:
+    """`base` (uvicorn's httptools protocol or a subclass of it) writing through a CoalescingTransport;
+    pass the result as uvicorn.Config(http=...)."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+    class Coalescing(base):  # type: ignore[valid-type, misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(CoalescingTransport(transport, self.loop))
+
+    Coalescing.__name__ = Coalescing.__qualname__ = f"Coalescing{base.__name__}"
+    return Coalescing
+
+
+CoalescingHttpToolsProtocol = coalescing(HttpToolsProtocol)

@@ -5,8 +5,9 @@
 Both clusters run on loopback only (data in a temporary directory, everything stopped at the end), and
 bench/loadgen.py drives small JSON writes at each one's leader: printfarm's `POST /api/v1/printers`, etcd's
 HTTP gateway `POST /v3/kv/put` (base64 key and value; the value is the same printer JSON). Every write is
-durable on a majority before it is answered, in both systems. Phases alternate (printfarm, etcd, printfarm,
-etc) so that a machine shared with other work slows both alike; each line gives writes/s, p50/p99 and the CPU
+durable on a majority before it is answered, in both systems. Phases alternate (printfarm, etcd, then etcd,
+printfarm: each round starts one system later) so that a machine shared with other work, and whatever a system
+still does after its own phase, weigh on both alike; each line gives writes/s, p50/p99 and the CPU
 the cluster's processes used per write (from /proc/<pid>/stat: all three nodes summed, and the leader alone),
 and the end gives medians and printfarm/etcd ratios. `--half` adds, after the peak rounds, one round of each
 at half of printfarm's median peak rate (a paced load) for the tail latency there.
@@ -279,10 +280,17 @@ def summarise(results: Results, systems: list[str], kinds: list[str]) -> None:
                 print(f"  {mine}/{other} {kind:<5} {cells}", flush=True)
 
 
+def rotated(systems: list[Printfarm | Etcd], round_number: int) -> list[Printfarm | Etcd]:
+    """Each round starts with the next system: whoever follows etcd's phase meets its background work
+    (an A/A run measured ~5% more CPU per write in the first slot), so every system takes every slot."""
+    start = round_number % len(systems)
+    return systems[start:] + systems[:start]
+
+
 async def run(args: argparse.Namespace, systems: list[Printfarm | Etcd]) -> None:
     results = Results()
     for round_number in range(args.rounds):
-        for system in systems:
+        for system in rotated(systems, round_number):
             phase = await measure(system, "peak", round_number, args.clients, args.seconds, None)
             results.phases.append(phase)
             print(phase.line(), flush=True)
@@ -292,7 +300,7 @@ async def run(args: argparse.Namespace, systems: list[Printfarm | Etcd]) -> None
         rate = peak / 2
         print(f"paced at {rate:.0f} writes/s (half of printfarm's median peak)", flush=True)
         for round_number in range(args.half_rounds):
-            for system in systems:
+            for system in rotated(systems, round_number):
                 phase = await measure(system, "half", round_number, args.clients, args.seconds, rate)
                 results.phases.append(phase)
                 print(phase.line(), flush=True)

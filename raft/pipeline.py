@@ -1,7 +1,7 @@
 """ReadyPipeline: the rules for carrying out pipelined Readies, as plain work items. Pure: no I/O, no clock.
 
 RaftNode.ready() may be called again before earlier Readies are advanced (see its docstring). The rules that
-makes safe live here, once, for the node's runtime (actors/consensus.py) and the simulator alike:
+make that safe live here, once, for the node's runtime (actors/consensus.py) and the simulator alike:
   - every Ready gets a number; their writes are persisted in that order (a FIFO disk queue, as group commit
     is) and reported durable in that order (`persisted(number)`), and the core is advanced in that order;
   - messages may leave at once; persisted_messages (append acks, votes) only once the Ready is durable;

@@ -94,3 +94,38 @@ def test_uvicorn_serves_keep_alive_requests_through_it() -> None:
         await task
 
     asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def test_coalescing_wraps_a_subclass_of_the_protocol_too() -> None:
+    """Another layer's protocol subclass (limits, say) composes: its own hooks run, over the wrapper."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from actors.http_protocol import coalescing
+
+    seen: list[object] = []
+
+    class Recording(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            seen.append(transport)
+            super().connection_made(transport)
+
+    protocol_class = coalescing(Recording)
+    assert issubclass(protocol_class, Recording) and protocol_class.__name__ == "CoalescingRecording"
+
+    async def scenario() -> None:
+        import uvicorn
+        from uvicorn.server import ServerState
+
+        async def app(scope: dict, receive: object, send: object) -> None:
+            pass
+
+        config = uvicorn.Config(app, lifespan="off")
+        config.load()
+        protocol = protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=ServerState(), app_state={}
+        )
+        real = RecordingTransport()
+        protocol.connection_made(real)  # type: ignore[arg-type]
+        assert isinstance(seen[0], CoalescingTransport) and protocol.transport is seen[0]
+
+    asyncio.run(scenario())
