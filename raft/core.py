@@ -165,6 +165,11 @@ class RaftNode(
         """The latest appended configuration: it is in force from the moment it is appended (thesis §4.1)."""
         return self._configs.current
 
+    @property
+    def committed_membership(self) -> Membership:
+        """The configuration as of the commit index (the latest one may still be pending)."""
+        return self._configs.at(self.log.committed)
+
     def progress(self, node_id: str) -> Progress | None:
         """The leader's view of a follower (for tests and status pages); None elsewhere."""
         return self._progress.get(node_id)

@@ -319,3 +319,27 @@ def test_the_transport_checks_the_size_again_before_decoding() -> None:
 
     run(scenario())
 
+
+
+def test_a_member_being_removed_is_heard_until_its_removal_commits() -> None:
+    async def scenario() -> None:
+        inbox = Inbox()
+        follower = make("f", inbox)
+        leader = make("l", Inbox())
+        everyone = {"f": follower.raft_addr, "l": leader.raft_addr}
+        members(follower, leader)
+        follower.set_committed_peers(everyone)
+        follower.set_peers({"f": follower.raft_addr})  # "remove l" appended, not committed
+        assert follower.is_member("l") and "l" in follower._dealers  # its acks must reach it
+        await send_until_delivered(leader, "f", RaftFrame(Heartbeat("l", "f", 1, 0)), inbox)
+        follower.set_committed_peers({"f": follower.raft_addr})  # committed: l is gone
+        assert not follower.is_member("l") and "l" not in follower._dealers
+        before = follower.stats.dropped_not_a_member
+        async with asyncio.timeout(5):
+            while follower.stats.dropped_not_a_member == before:
+                leader.post("f", RaftFrame(Heartbeat("l", "f", 1, 0)))
+                await asyncio.sleep(0.01)
+        await follower.stop()
+        await leader.stop()
+
+    run(scenario())
