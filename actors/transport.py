@@ -204,6 +204,10 @@ class Transport(Actor):
     def is_member(self, node_id: str) -> bool:
         return node_id in self._members
 
+    def links(self) -> set[str]:
+        """The peers we hold an outbound link (DEALER) to."""
+        return set(self._dealers)
+
     @property
     def joining(self) -> bool:
         """True while we are not in our own configuration (a fresh node waiting to be joined)."""
@@ -392,7 +396,9 @@ class Transport(Actor):
             self.stats.dropped_malformed += len(parts) - 1
             return
         member = sender in self._members
-        if not member and self._is_member:  # before decoding anything: a stranger costs one lookup
+        if member:
+            self._heard_at[sender] = time.monotonic()
+        elif self._is_member:  # before decoding anything: a stranger costs one lookup
             self.stats.dropped_not_a_member += len(parts) - 1
             return
         for payload in parts[1:]:
@@ -425,8 +431,6 @@ class Transport(Actor):
                 self.stats.dropped_not_a_member += 1
                 return
             self._learn(sender, received.reply_addr, received.cluster_id)
-        else:
-            self._heard_at[sender] = time.monotonic()
         self.stats.received += 1
         self._deliver(sender, received)
 

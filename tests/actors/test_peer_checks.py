@@ -14,6 +14,7 @@ import zmq
 
 from actors import peer_key
 from actors.codec import (
+    ForwardRemove,
     ForwardReply,
     ForwardWrite,
     FrameError,
@@ -115,12 +116,14 @@ def test_frames_from_a_non_member_are_dropped_before_decoding_and_counted() -> N
         members(a, b)
         intruder = raw_dealer(b"intruder", b.raft_addr)
         forged = encode_frame(RaftFrame(Heartbeat("intruder", "b", 99, 0)), "c1", "127.0.0.1:1")
+        remove = encode_frame(ForwardRemove(1, "a"), "c1", "127.0.0.1:1")
+        write = encode_frame(ForwardWrite(2, b"\x93\x01\x02\x03", "k"), "c1", "127.0.0.1:1")
         async with asyncio.timeout(5):
-            while b.stats.dropped_not_a_member < 3:
-                send_raw(intruder, forged, b"\xc1 garbage", forged)
+            while b.stats.dropped_not_a_member < 5:
+                send_raw(intruder, forged, b"\xc1 garbage", remove, write, forged)
                 await asyncio.sleep(0.01)
         assert b.stats.dropped_malformed == 0  # never decoded
-        assert inbox.frames == [] and set(b._dealers) == {"a"}
+        assert inbox.frames == [] and b.links() == {"a"}
         await send_until_delivered(a, "b", RaftFrame(Heartbeat("a", "b", 1, 0)), inbox)
         intruder.close()
         await a.stop()
@@ -165,8 +168,8 @@ def test_invented_sender_ids_open_no_links() -> None:
                 send_raw(dealer, frame)
                 await asyncio.sleep(0.01)
                 dealer.close()
-        assert member._dealers == {}
-        assert 0 < len(joining._dealers) <= MAX_JOINING_LINKS
+        assert member.links() == set()
+        assert 0 < len(joining.links()) <= MAX_JOINING_LINKS
         await member.stop()
         await joining.stop()
 
@@ -330,10 +333,10 @@ def test_a_member_being_removed_is_heard_until_its_removal_commits() -> None:
         members(follower, leader)
         follower.set_committed_peers(everyone)
         follower.set_peers({"f": follower.raft_addr})  # "remove l" appended, not committed
-        assert follower.is_member("l") and "l" in follower._dealers  # its acks must reach it
+        assert follower.is_member("l") and "l" in follower.links()  # its acks must reach it
         await send_until_delivered(leader, "f", RaftFrame(Heartbeat("l", "f", 1, 0)), inbox)
         follower.set_committed_peers({"f": follower.raft_addr})  # committed: l is gone
-        assert not follower.is_member("l") and "l" not in follower._dealers
+        assert not follower.is_member("l") and "l" not in follower.links()
         before = follower.stats.dropped_not_a_member
         async with asyncio.timeout(5):
             while follower.stats.dropped_not_a_member == before:
