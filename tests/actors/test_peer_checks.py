@@ -32,6 +32,7 @@ from raft.config import RaftConfig
 from raft.messages import AppendEntries, Heartbeat, InstallSnapshot
 from raft.types import Entry, EntryKind, Member, Membership
 from tests.actors.test_transport import Inbox, make, members, run, send_until_delivered
+from tests.support.fixtures import needs_curve
 
 BIG_TERM = 2**63
 LONG_ID = "n" * 128
@@ -217,6 +218,7 @@ def test_a_forwarded_answer_counts_only_from_the_peer_asked_and_ids_are_unguessa
 # --- CurveZMQ ----------------------------------------------------------------------------------------
 
 
+@needs_curve
 def test_the_key_file_round_trips_with_mode_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
     key = peer_key.generate()
     path = tmp_path / "cluster.key"
@@ -230,6 +232,7 @@ def test_the_key_file_round_trips_with_mode_0600_and_refuses_to_overwrite(tmp_pa
     assert key.secret.decode() not in repr(key)
 
 
+@needs_curve
 @pytest.mark.parametrize(
     "content, problem",
     [
@@ -259,6 +262,7 @@ def test_only_loopback_addresses_may_go_without_a_key(addr: str, loopback: bool)
     assert peer_key.is_loopback(addr) is loopback
 
 
+@needs_curve
 def test_keyed_links_carry_frames_and_strangers_cannot_connect() -> None:
     async def scenario() -> None:
         key, wrong = peer_key.generate(), peer_key.generate()
