@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,9 +78,15 @@ def test_peers_without_the_key_change_no_term_no_leader_and_no_data(
         Intruder(curve=(wrong_public, wrong_public, wrong_secret)),  # a Curve client with another key
         Intruder(curve=(key.public, wrong_public, wrong_secret)),  # knows the server key, not the secret
     ]
+    threads = [
+        threading.Thread(target=attacker.flood, args=(cluster.nodes, MEMBERS, cluster_id, ATTACK_SECONDS))
+        for attacker in attackers
+    ]  # all three at once, for the whole attack
     try:
-        for attacker in attackers:
-            attacker.flood(cluster.nodes, MEMBERS, cluster_id, ATTACK_SECONDS / len(attackers))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     finally:
         for attacker in attackers:
             attacker.close()
