@@ -223,12 +223,14 @@ def test_the_key_file_round_trips_with_mode_0600_and_refuses_to_overwrite(tmp_pa
     key = peer_key.generate()
     path = tmp_path / "cluster.key"
     peer_key.write(path, key)
-    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.stat().st_mode & 0o777 == 0o600 and not peer_key.readable_by_others(path)
     assert peer_key.load(path) == key
     with pytest.raises(peer_key.PeerKeyError, match="--force"):
         peer_key.write(path, peer_key.generate())
+    path.chmod(0o644)
+    assert peer_key.readable_by_others(path)
     peer_key.write(path, other := peer_key.generate(), force=True)
-    assert peer_key.load(path) == other
+    assert peer_key.load(path) == other and path.stat().st_mode & 0o777 == 0o600
     assert key.secret.decode() not in repr(key)
 
 
