@@ -143,6 +143,10 @@ def node(
         except peer_key.PeerKeyError as exc:
             logging.getLogger("printfarm.node").critical("%s: cannot run: --cluster-key: %s", node_id, exc)
             sys.exit(2)
+        if peer_key.readable_by_others(cluster_key):
+            logging.getLogger("printfarm.node").warning(
+                "%s: the cluster key %s is readable by other users; chmod 600 it", node_id, cluster_key
+            )
     options = NodeOptions(
         node_id=node_id,
         raft_addr=raft_addr,

@@ -118,6 +118,7 @@ class RaftActor(Actor):
         self._read_ids = itertools.count(1)
         self._waiters: list[AwaitApplied] = []  # proposals since the last Apply, waiting for their outcome
         self._membership: Membership | None = None
+        self._committed_membership: Membership | None = None
         self._leader: str | None = None
         self.stopping = False
 
@@ -263,6 +264,10 @@ class RaftActor(Actor):
     # --- watching the core ------------------------------------------------------------------------------
 
     def _notice_membership(self) -> None:
+        committed = self.node.committed_membership
+        if committed is not self._committed_membership and committed != self._committed_membership:
+            self._committed_membership = committed
+            self._transport.set_committed_peers({member.node_id: member.addr for member in committed.members})
         membership = self.node.membership
         if membership is self._membership or membership == self._membership:
             self._membership = membership

@@ -106,6 +106,12 @@ class Node:
         opts = self.options
         check_peer_security(opts)
         check_tls_files(opts.tls_cert, opts.tls_key)
+        if opts.cluster_key is None and not is_loopback(opts.raft_addr):
+            log.warning(
+                "%s: --insecure-peers: whoever reaches %s can disrupt the cluster",
+                opts.node_id,
+                opts.raft_addr,
+            )
         self._http_socket = http_socket = self._bind_http()  # a taken port fails before anything is written
         try:
             self.storage = storage = Storage.open(opts.data_dir, opts.node_id)

@@ -97,6 +97,14 @@ def load(path: str | os.PathLike[str]) -> ClusterKey:
     return key
 
 
+def readable_by_others(path: str | os.PathLike[str]) -> bool:
+    """True if users other than the owner may read the key file (worth a warning, not a refusal)."""
+    try:
+        return bool(Path(path).stat().st_mode & 0o077)
+    except OSError:
+        return False
+
+
 def is_loopback(raft_addr: str) -> bool:
     """True if HOST of HOST:PORT (or tcp://HOST:PORT) can only be reached from this machine."""
     host = raft_addr.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")

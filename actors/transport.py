@@ -10,7 +10,8 @@ What a peer sends is checked before it costs anything (shared/API.md, "Between n
 - a part larger than any frame a node sends is refused by ZeroMQ (MAXMSGSIZE) and again here, and msgpack
   decodes within limits (actors/frame_limits.py);
 - ROUTER_HANDOVER is off: a connection cannot take over the identity of a connected member;
-- the sender must be a member of the configuration the RaftActor last gave us (set_peers), checked on its
+- the sender must be a member of the configurations the RaftActor last gave us (the latest, and the one
+  as of the commit index: a member being removed speaks until its removal commits), checked on its
   identity before the frame is decoded; the one exception is a node that is not a member itself yet (being
   joined), which hears the leader-to-be's replication messages and nothing else, answers through at most
   MAX_JOINING_LINKS links, and adopts a cluster id only from a member once the leader has made it one.
@@ -104,7 +105,9 @@ class Transport(Actor):
         self._key = cluster_key
         self._zap: ZapHandler | None = None
         self._max_frame_bytes = max_frame_bytes
-        self._members: dict[str, str] = {}  # our configuration's other members (learners too) -> address
+        self._current: dict[str, str] = {}  # the latest configuration (set_peers)
+        self._committed: dict[str, str] = {}  # the configuration as of the commit index
+        self._members: dict[str, str] = {}  # the other members of either (learners too) -> address
         self._is_member = False  # we are in that configuration (until then: being joined, or removed)
         self._learned: dict[str, str] = {}  # while not a member: the leader-to-be's address, at most a few
         self._learned_cluster: dict[str, str] = {}  # ... and its cluster id, which our answers carry
@@ -178,6 +181,17 @@ class Transport(Actor):
     def set_peers(self, addresses: Mapping[str, str]) -> None:
         """The current configuration (node id -> host:port, learners included, ourselves included when
         we are a member): whom we accept frames from and whom we open links to."""
+        self._current = dict(addresses)
+        self._update_members()
+
+    def set_committed_peers(self, addresses: Mapping[str, str]) -> None:
+        """The configuration as of the commit index, kept alongside the current one: a member whose removal
+        is appended but not committed still leads or votes until it commits (Raft thesis §4.2.2)."""
+        self._committed = dict(addresses)
+        self._update_members()
+
+    def _update_members(self) -> None:
+        addresses = self._committed | self._current  # the current address wins
         self._members = {node: addr for node, addr in addresses.items() if node != self.node_id}
         self._is_member = self.node_id in addresses
         if self._is_member:
@@ -189,6 +203,10 @@ class Transport(Actor):
 
     def is_member(self, node_id: str) -> bool:
         return node_id in self._members
+
+    def links(self) -> set[str]:
+        """The peers we hold an outbound link (DEALER) to."""
+        return set(self._dealers)
 
     @property
     def joining(self) -> bool:
@@ -378,7 +396,9 @@ class Transport(Actor):
             self.stats.dropped_malformed += len(parts) - 1
             return
         member = sender in self._members
-        if not member and self._is_member:  # before decoding anything: a stranger costs one lookup
+        if member:
+            self._heard_at[sender] = time.monotonic()
+        elif self._is_member:  # before decoding anything: a stranger costs one lookup
             self.stats.dropped_not_a_member += len(parts) - 1
             return
         for payload in parts[1:]:
@@ -411,8 +431,6 @@ class Transport(Actor):
                 self.stats.dropped_not_a_member += 1
                 return
             self._learn(sender, received.reply_addr, received.cluster_id)
-        else:
-            self._heard_at[sender] = time.monotonic()
         self.stats.received += 1
         self._deliver(sender, received)
 

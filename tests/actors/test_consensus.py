@@ -80,6 +80,9 @@ class Followers:
                 for answer in (*ready.messages, *ready.persisted_messages):
                     self.actor.tell(Step(answer))
 
+    def set_committed_peers(self, addresses: dict[str, str]) -> None:
+        pass  # the followers here are reached directly
+
 
 class StateMachine:
     def __init__(self) -> None:

@@ -14,6 +14,7 @@ import zmq
 
 from actors import peer_key
 from actors.codec import (
+    ForwardRemove,
     ForwardReply,
     ForwardWrite,
     FrameError,
@@ -31,6 +32,7 @@ from raft.config import RaftConfig
 from raft.messages import AppendEntries, Heartbeat, InstallSnapshot
 from raft.types import Entry, EntryKind, Member, Membership
 from tests.actors.test_transport import Inbox, make, members, run, send_until_delivered
+from tests.support.fixtures import needs_curve
 
 BIG_TERM = 2**63
 LONG_ID = "n" * 128
@@ -115,12 +117,14 @@ def test_frames_from_a_non_member_are_dropped_before_decoding_and_counted() -> N
         members(a, b)
         intruder = raw_dealer(b"intruder", b.raft_addr)
         forged = encode_frame(RaftFrame(Heartbeat("intruder", "b", 99, 0)), "c1", "127.0.0.1:1")
+        remove = encode_frame(ForwardRemove(1, "a"), "c1", "127.0.0.1:1")
+        write = encode_frame(ForwardWrite(2, b"\x93\x01\x02\x03", "k"), "c1", "127.0.0.1:1")
         async with asyncio.timeout(5):
-            while b.stats.dropped_not_a_member < 3:
-                send_raw(intruder, forged, b"\xc1 garbage", forged)
+            while b.stats.dropped_not_a_member < 5:
+                send_raw(intruder, forged, b"\xc1 garbage", remove, write, forged)
                 await asyncio.sleep(0.01)
         assert b.stats.dropped_malformed == 0  # never decoded
-        assert inbox.frames == [] and set(b._dealers) == {"a"}
+        assert inbox.frames == [] and b.links() == {"a"}
         await send_until_delivered(a, "b", RaftFrame(Heartbeat("a", "b", 1, 0)), inbox)
         intruder.close()
         await a.stop()
@@ -165,8 +169,8 @@ def test_invented_sender_ids_open_no_links() -> None:
                 send_raw(dealer, frame)
                 await asyncio.sleep(0.01)
                 dealer.close()
-        assert member._dealers == {}
-        assert 0 < len(joining._dealers) <= MAX_JOINING_LINKS
+        assert member.links() == set()
+        assert 0 < len(joining.links()) <= MAX_JOINING_LINKS
         await member.stop()
         await joining.stop()
 
@@ -214,19 +218,23 @@ def test_a_forwarded_answer_counts_only_from_the_peer_asked_and_ids_are_unguessa
 # --- CurveZMQ ----------------------------------------------------------------------------------------
 
 
+@needs_curve
 def test_the_key_file_round_trips_with_mode_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
     key = peer_key.generate()
     path = tmp_path / "cluster.key"
     peer_key.write(path, key)
-    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.stat().st_mode & 0o777 == 0o600 and not peer_key.readable_by_others(path)
     assert peer_key.load(path) == key
     with pytest.raises(peer_key.PeerKeyError, match="--force"):
         peer_key.write(path, peer_key.generate())
+    path.chmod(0o644)
+    assert peer_key.readable_by_others(path)
     peer_key.write(path, other := peer_key.generate(), force=True)
-    assert peer_key.load(path) == other
+    assert peer_key.load(path) == other and path.stat().st_mode & 0o777 == 0o600
     assert key.secret.decode() not in repr(key)
 
 
+@needs_curve
 @pytest.mark.parametrize(
     "content, problem",
     [
@@ -256,6 +264,7 @@ def test_only_loopback_addresses_may_go_without_a_key(addr: str, loopback: bool)
     assert peer_key.is_loopback(addr) is loopback
 
 
+@needs_curve
 def test_keyed_links_carry_frames_and_strangers_cannot_connect() -> None:
     async def scenario() -> None:
         key, wrong = peer_key.generate(), peer_key.generate()
@@ -319,3 +328,27 @@ def test_the_transport_checks_the_size_again_before_decoding() -> None:
 
     run(scenario())
 
+
+
+def test_a_member_being_removed_is_heard_until_its_removal_commits() -> None:
+    async def scenario() -> None:
+        inbox = Inbox()
+        follower = make("f", inbox)
+        leader = make("l", Inbox())
+        everyone = {"f": follower.raft_addr, "l": leader.raft_addr}
+        members(follower, leader)
+        follower.set_committed_peers(everyone)
+        follower.set_peers({"f": follower.raft_addr})  # "remove l" appended, not committed
+        assert follower.is_member("l") and "l" in follower.links()  # its acks must reach it
+        await send_until_delivered(leader, "f", RaftFrame(Heartbeat("l", "f", 1, 0)), inbox)
+        follower.set_committed_peers({"f": follower.raft_addr})  # committed: l is gone
+        assert not follower.is_member("l") and "l" not in follower.links()
+        before = follower.stats.dropped_not_a_member
+        async with asyncio.timeout(5):
+            while follower.stats.dropped_not_a_member == before:
+                leader.post("f", RaftFrame(Heartbeat("l", "f", 1, 0)))
+                await asyncio.sleep(0.01)
+        await follower.stop()
+        await leader.stop()
+
+    run(scenario())

@@ -22,6 +22,7 @@ from tests.faults.proxy import ProxyMesh, ProxyThread
 from tests.faults.runner import SCENARIOS, run_scenario, settings_for
 from tests.faults.workload import Workload
 from tests.support.cluster import Cluster, wait_for
+from tests.support.fixtures import needs_curve
 
 pytestmark = pytest.mark.faults
 
@@ -71,6 +72,7 @@ def test_scenario(name: str, tmp_path: Path) -> None:
 KEYED = ("kill_leader", "isolate_leader")
 
 
+@needs_curve
 @pytest.mark.parametrize("name", KEYED)
 def test_scenario_with_a_cluster_key(name: str, tmp_path: Path) -> None:
     seed = BASE_SEED * 1000 + 500 + KEYED.index(name)

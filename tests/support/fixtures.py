@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zmq
 
 from tests.support.cluster import Cluster
+
+# CurveZMQ needs a libzmq built with it (pyzmq's wheels are): keyed tests skip, saying why, where it is not.
+needs_curve = pytest.mark.skipif(not zmq.has("curve"), reason="this libzmq has no CURVE support")
 
 
 @pytest.hookimpl(hookwrapper=True)
