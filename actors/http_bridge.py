@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
 from actors.codec import (
@@ -40,6 +40,7 @@ from farm.queries import Query
 from farm.results import Event, Ok, Outcome, Rejected
 from httpapi.bridge import (
     BridgeError,
+    ChangeKind,
     Consistency,
     MemberInfo,
     NodeStopping,
@@ -413,7 +414,7 @@ def _pending_change(pending: tuple[int, int, ConfChange] | None) -> PendingChang
     return PendingChange(index, _CHANGE_KINDS[change.kind], change.node_id, change.addr)
 
 
-_CHANGE_KINDS: dict[ConfChangeKind, Literal["add_learner", "promote", "remove"]] = {
+_CHANGE_KINDS: dict[ConfChangeKind, ChangeKind] = {
     ConfChangeKind.ADD_LEARNER: "add_learner",
     ConfChangeKind.PROMOTE: "promote",
     ConfChangeKind.REMOVE: "remove",

@@ -15,6 +15,7 @@ from farm.results import Event, Outcome
 
 Consistency = Literal["linearizable", "stale"]
 RaftRole = Literal["Leader", "Follower", "Candidate"]
+ChangeKind = Literal["add_learner", "promote", "remove"]
 
 
 class BridgeError(Exception):
@@ -45,7 +46,7 @@ class PendingChange:
     """A membership change appended to the log but not yet committed (it takes effect if it commits)."""
 
     index: int
-    kind: Literal["add_learner", "promote", "remove"]
+    kind: ChangeKind
     node_id: str
     addr: str
 
