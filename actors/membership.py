@@ -10,6 +10,7 @@ majority (would_lose_quorum); a change that does not commit in time is answered 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import urllib.error
@@ -33,22 +34,6 @@ COMMIT_POLL = 0.01  # membership changes are rare: polling the core's commit ind
 ANSWER_MARGIN = 0.25  # answer this long before the asker's own timeout, so it hears why
 JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
-
-
-def superseded_warning(options: Any, membership: Membership, incarnation: str) -> str | None:
-    """What to tell the operator when the configuration records another data dir for our node id."""
-    me = membership.get(options.node_id)
-    if me is None or not me.incarnation or me.incarnation == incarnation:
-        return None
-    return (
-        f"{options.node_id}: the cluster's configuration records {options.node_id} with the data dir "
-        f"incarnation {me.incarnation}, but this data dir ({options.data_dir}) is incarnation "
-        f"{incarnation or 'unknown'}: it was wiped or replaced, so whatever the old one acknowledged is "
-        "not here. This node will not vote and its acks do not count toward any quorum; it only "
-        f"follows. To bring it back as a voter: DELETE /raft/members/{options.node_id} at any node, then "
-        f"POST /join?node_id={options.node_id}&addr={me.addr} (it is then caught up and promoted with "
-        "this data dir)."
-    )
 
 
 def peer_addresses(membership: Membership) -> dict[str, str]:
@@ -150,15 +135,24 @@ class MembershipActor(Actor):
             try:
                 index, term = await self._raft.ask(ProposeConfChange(change), max(remaining, 0.001))
                 break
-            except ConfChangeInProgress:
+            except ConfChangeInProgress as busy:
                 if remaining <= CONF_CHANGE_RETRY:
                     return self._pending_answer()
-                await asyncio.sleep(CONF_CHANGE_RETRY)
+                await self._await_turn(busy, deadline)
             except ConfChangeRefused as exc:
                 return Rejected(exc.code, f"{exc}.")
             except ValueError as exc:
                 return Rejected("invalid_field", str(exc), "node_id")
         return await self._await_commit(index, term, deadline)
+
+    async def _await_turn(self, busy: ConfChangeInProgress, deadline: float) -> None:
+        """Wait until the change in progress commits (or is lost with its leader): then ours may go.
+        Without an entry to watch (a leader just elected, still hearing from its voters), pause briefly."""
+        if busy.index == 0:
+            await asyncio.sleep(CONF_CHANGE_RETRY)
+            return
+        with contextlib.suppress(LeadershipLost):  # replaced: ask again (NotLeader goes to the bridge)
+            await self._await_commit(busy.index, busy.term, deadline)
 
     async def _settle_pending(self, deadline: float) -> Outcome:
         pending = self._raft.node.pending_conf_change()

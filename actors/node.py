@@ -21,9 +21,10 @@ from actors.base import Actor, ActorError, MailboxFull
 from actors.codec import ForwardFailed, ForwardReply, RaftFrame, Received
 from actors.consensus import Compact, RaftActor, Step
 from actors.http_bridge import HttpBridgeActor
-from actors.membership import MembershipActor, peer_addresses, superseded_warning
+from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.state_machine import StateMachineActor
+from actors.superseded import superseded_warning
 from actors.transport import Transport
 from httpapi.app import create_app
 from raft.core import RaftConfig, RaftNode, bootstrap_state

@@ -229,7 +229,10 @@ class RaftNode(
         if self._lead_transferee is not None:
             raise ProposalDropped(f"leadership is being transferred to {self._lead_transferee}")
         if self._pending_conf_index > self.log.committed:
-            raise ConfChangeInProgress(f"configuration entry {self._pending_conf_index} is not committed yet")
+            pending = self._pending_conf_index
+            raise ConfChangeInProgress(
+                f"configuration entry {pending} is not committed yet", pending, self.log.term(pending) or 0
+            )
         validate_change(self.membership, change)
         try:
             check_live_majority(change, self.membership, self._recently_heard())
