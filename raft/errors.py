@@ -53,4 +53,3 @@ class ConfChangeInProgress(RaftError):
         super().__init__(message)
         self.index = index
         self.term = term
-

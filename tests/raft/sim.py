@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, replace
 
 import msgpack
 
+from raft import messages as m
+from raft import quorum
 from raft.codec import decode_conf_change
 from raft.core import RaftConfig, RaftNode, Role
-from raft.messages import AppendEntriesResponse, InstallSnapshotResponse, Message, RequestVoteResponse
-from raft.quorum import majority
+from raft.messages import Message
 from raft.ready import Ready
 from raft.types import (
     ConfChangeKind,
@@ -129,7 +130,9 @@ class App:
 class SimNode:
     def __init__(self, node_id: str, config: RaftConfig, durable: Durable, seed: int) -> None:
         self.node_id = node_id
-        self.config = config
+        self.config = (
+            config if config.incarnation else replace(config, incarnation=first_incarnation(node_id))
+        )
         self.durable = durable
         self.seed = seed
         self.restarts = 0
@@ -344,7 +347,7 @@ class Cluster:
     # --- membership of the simulation ------------------------------------------------------------------
 
     def add_node(self, node_id: str, durable: Durable | None = None) -> SimNode:
-        config = RaftConfig(node_id, **{"incarnation": first_incarnation(node_id), **self.config})  # type: ignore[arg-type]
+        config = RaftConfig(node_id, **self.config)  # type: ignore[arg-type]
         node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes))
         self.nodes[node_id] = node
         return node
@@ -412,7 +415,7 @@ class Cluster:
         for message in messages:
             if (
                 self.wiped
-                and type(message) is RequestVoteResponse
+                and type(message) is m.RequestVoteResponse
                 and message.granted
                 and message.sender in self.wiped
                 and self.checker
@@ -611,8 +614,8 @@ class Cluster:
         if incarnation is not None and member is not None:
             # what it spoke with, and what the leader's configuration recorded for it then
             self.spoke[(node.node_id, raft.term)][message.sender].add((member.incarnation, incarnation))
-        acked = (type(message) is AppendEntriesResponse and not message.reject) or (
-            type(message) is InstallSnapshotResponse and message.done
+        acked = (type(message) is m.AppendEntriesResponse and not message.reject) or (
+            type(message) is m.InstallSnapshotResponse and message.done
         )
         if not acked:
             return
@@ -649,7 +652,7 @@ class Cluster:
             )
             if acked >= commit:
                 backing.append(voter)
-        if len(backing) < majority(len(membership.voters)):
+        if len(backing) < quorum.majority(len(membership.voters)):
             self.checker.fail(  # type: ignore[union-attr]
                 f"commit without a quorum: {node.node_id} (term {raft.term}) committed {commit} backed only "
                 f"by {backing} of voters {sorted(membership.voters)} (acks: {acks})"
