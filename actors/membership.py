@@ -1,6 +1,6 @@
 """MembershipActor: joins and removals (on the leader), and joining a cluster by ourselves at start.
 
-A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is committed; the
+A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is applied; the
 core promotes the learner to voter when it has caught up. Only one change can be in flight, so a join that
 meets another change in progress waits its turn until the request deadline. The core refuses a join that
 would re-point a member or reuse a member's address (address_conflict) and a change that would leave no live
@@ -21,7 +21,7 @@ from typing import Any
 
 from actors.base import Actor
 from actors.consensus import ProposeConfChange, RaftActor
-from actors.state_machine import LeadershipLost, StateMachineActor
+from actors.state_machine import AwaitApplied, LeadershipLost, StateMachineActor
 from farm.results import Ok, Outcome, Rejected
 from raft.errors import AddressConflict, ConfChangeInProgress, ConfChangeRefused
 from raft.membership import check_address, describe_change
@@ -30,7 +30,6 @@ from raft.types import ConfChange, ConfChangeKind, Membership
 log = logging.getLogger(__name__)
 
 CONF_CHANGE_RETRY = 0.05
-COMMIT_POLL = 0.01  # membership changes are rare: polling the core's commit index costs nothing
 ANSWER_MARGIN = 0.25  # answer this long before the asker's own timeout, so it hears why
 JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
@@ -146,13 +145,15 @@ class MembershipActor(Actor):
         return await self._await_commit(index, term, deadline)
 
     async def _await_turn(self, busy: ConfChangeInProgress, deadline: float) -> None:
-        """Wait until the change in progress commits (or is lost with its leader): then ours may go.
-        Without an entry to watch (a leader just elected, still hearing from its voters), pause briefly."""
+        """Wait until the change in progress is applied (or lost with its leader): then ours may go.
+        Without an entry to wait for (a leader just elected, still hearing from its voters), pause."""
         if busy.index == 0:
             await asyncio.sleep(CONF_CHANGE_RETRY)
             return
-        with contextlib.suppress(LeadershipLost):  # replaced: ask again (NotLeader goes to the bridge)
-            await self._await_commit(busy.index, busy.term, deadline)
+        with contextlib.suppress(TimeoutError, LeadershipLost):  # the caller's loop decides what next
+            await self._state_machine.ask(
+                AwaitApplied(busy.index, busy.term), max(0.001, deadline - time.monotonic())
+            )
 
     async def _settle_pending(self, deadline: float) -> Outcome:
         pending = self._raft.node.pending_conf_change()
@@ -162,26 +163,23 @@ class MembershipActor(Actor):
         return await self._await_commit(index, term, deadline)
 
     async def _await_commit(self, index: int, term: int, deadline: float) -> Outcome:
-        """Ok once the configuration entry (index, term) is committed: from then on no leader can lose it.
+        """Ok once the configuration entry (index, term) is applied here; change_pending (503) if that
+        does not happen in time: the entry stays in the log and takes effect if it commits later
+        (/raft/status shows it).
 
-        Watched in the core rather than awaited from the state machine, because a leader that removes
-        itself steps down in the very step that commits the change, before the entry is applied: the
-        removal worked and must say so. A change that cannot commit in time is answered change_pending
-        (503): it stays in the log and takes effect if it commits later; /raft/status shows it."""
-        node = self._raft.node
-        while True:
-            found = node.log.term(index)
-            if found is not None and found != term:
-                raise LeadershipLost(f"configuration entry {index} was replaced by a new leader's log")
-            if node.commit_index >= index and found == term:
+        A leader that removes itself steps down in the very step that commits the change, and its waits
+        fail with LeadershipLost before the entry is applied: the core's log, where the entry is
+        committed, says the removal worked."""
+        try:
+            await self._state_machine.ask(AwaitApplied(index, term), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            return self._pending_answer()
+        except LeadershipLost:
+            node = self._raft.node
+            if node.commit_index >= index and node.log.term(index) == term:
                 return Ok(None)
-            if found is None and index <= node.log.snapshot_index:
-                raise LeadershipLost(f"configuration entry {index} was compacted away: outcome unknown")
-            if found is None:
-                raise LeadershipLost(f"configuration entry {index} was cut from the log by a new leader")
-            if time.monotonic() >= deadline:
-                return self._pending_answer()
-            await asyncio.sleep(COMMIT_POLL)
+            raise
+        return Ok(None)
 
     def _pending_answer(self) -> Rejected:
         pending = self._raft.node.pending_conf_change()
