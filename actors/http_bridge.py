@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from actors.base import Actor, ActorCrashed, ActorStopped, MailboxFull, reject, resolve
 from actors.codec import (
@@ -46,6 +46,7 @@ from farm.tokens import TokenTable, authorize
 from httpapi.bridge import (
     CALLER_ROLE,
     BridgeError,
+    ChangeKind,
     Consistency,
     EventStream,
     MemberInfo,
@@ -451,7 +452,7 @@ def _pending_change(pending: tuple[int, int, ConfChange] | None) -> PendingChang
     return PendingChange(index, _CHANGE_KINDS[change.kind], change.node_id, change.addr)
 
 
-_CHANGE_KINDS: dict[ConfChangeKind, Literal["add_learner", "promote", "remove"]] = {
+_CHANGE_KINDS: dict[ConfChangeKind, ChangeKind] = {
     ConfChangeKind.ADD_LEARNER: "add_learner",
     ConfChangeKind.PROMOTE: "promote",
     ConfChangeKind.REMOVE: "remove",

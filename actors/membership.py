@@ -1,6 +1,6 @@
 """MembershipActor: joins and removals (on the leader), and joining a cluster by ourselves at start.
 
-A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is committed; the
+A join adds the node as a learner (ConfChange ADD_LEARNER) and answers once that entry is applied; the
 core promotes the learner to voter when it has caught up. Only one change can be in flight, so a join that
 meets another change in progress waits its turn until the request deadline. The core refuses a join that
 would re-point a member or reuse a member's address (address_conflict) and a change that would leave no live
@@ -10,6 +10,7 @@ majority (would_lose_quorum); a change that does not commit in time is answered 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import urllib.error
@@ -28,26 +29,10 @@ from raft.types import ConfChange, ConfChangeKind, Membership
 
 log = logging.getLogger(__name__)
 
-COMMIT_POLL = 0.01  # membership changes are rare: polling the core's commit index costs nothing
+CONF_CHANGE_RETRY = 0.05
 ANSWER_MARGIN = 0.25  # answer this long before the asker's own timeout, so it hears why
 JOIN_BACKOFF_MIN = 0.2
 JOIN_BACKOFF_MAX = 5.0
-
-
-def superseded_warning(options: Any, membership: Membership, incarnation: str) -> str | None:
-    """What to tell the operator when the configuration records another data dir for our node id."""
-    me = membership.get(options.node_id)
-    if me is None or not me.incarnation or me.incarnation == incarnation:
-        return None
-    return (
-        f"{options.node_id}: the cluster's configuration records {options.node_id} with the data dir "
-        f"incarnation {me.incarnation}, but this data dir ({options.data_dir}) is incarnation "
-        f"{incarnation or 'unknown'}: it was wiped or replaced, so whatever the old one acknowledged is "
-        "not here. This node will not vote and its acks do not count toward any quorum; it only "
-        f"follows. To bring it back as a voter: DELETE /raft/members/{options.node_id} at any node, then "
-        f"POST /join?node_id={options.node_id}&addr={me.addr} (it is then caught up and promoted with "
-        "this data dir)."
-    )
 
 
 def peer_addresses(membership: Membership) -> dict[str, str]:
@@ -150,15 +135,25 @@ class MembershipActor(Actor):
                 index, term = await self._raft.ask(ProposeConfChange(change), max(remaining, 0.001))
                 break
             except ConfChangeInProgress as busy:
-                try:
-                    await self._await_turn(busy, deadline)
-                except TimeoutError:
+                if remaining <= CONF_CHANGE_RETRY:
                     return self._pending_answer()
+                await self._await_turn(busy, deadline)
             except ConfChangeRefused as exc:
                 return Rejected(exc.code, f"{exc}.")
             except ValueError as exc:
                 return Rejected("invalid_field", str(exc), "node_id")
         return await self._await_commit(index, term, deadline)
+
+    async def _await_turn(self, busy: ConfChangeInProgress, deadline: float) -> None:
+        """Wait until the change in progress is applied (or lost with its leader): then ours may go.
+        Without an entry to wait for (a leader just elected, still hearing from its voters), pause."""
+        if busy.index == 0:
+            await asyncio.sleep(CONF_CHANGE_RETRY)
+            return
+        with contextlib.suppress(TimeoutError, LeadershipLost):  # the caller's loop decides what next
+            await self._state_machine.ask(
+                AwaitApplied(busy.index, busy.term), max(0.001, deadline - time.monotonic())
+            )
 
     async def _settle_pending(self, deadline: float) -> Outcome:
         pending = self._raft.node.pending_conf_change()
@@ -168,26 +163,23 @@ class MembershipActor(Actor):
         return await self._await_commit(index, term, deadline)
 
     async def _await_commit(self, index: int, term: int, deadline: float) -> Outcome:
-        """Ok once the configuration entry (index, term) is committed: from then on no leader can lose it.
+        """Ok once the configuration entry (index, term) is applied here; change_pending (503) if that
+        does not happen in time: the entry stays in the log and takes effect if it commits later
+        (/raft/status shows it).
 
-        Watched in the core rather than awaited from the state machine, because a leader that removes
-        itself steps down in the very step that commits the change, before the entry is applied: the
-        removal worked and must say so. A change that cannot commit in time is answered change_pending
-        (503): it stays in the log and takes effect if it commits later; /raft/status shows it."""
-        node = self._raft.node
-        while True:
-            found = node.log.term(index)
-            if found is not None and found != term:
-                raise LeadershipLost(f"configuration entry {index} was replaced by a new leader's log")
-            if node.commit_index >= index and found == term:
+        A leader that removes itself steps down in the very step that commits the change, and its waits
+        fail with LeadershipLost before the entry is applied: the core's log, where the entry is
+        committed, says the removal worked."""
+        try:
+            await self._state_machine.ask(AwaitApplied(index, term), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            return self._pending_answer()
+        except LeadershipLost:
+            node = self._raft.node
+            if node.commit_index >= index and node.log.term(index) == term:
                 return Ok(None)
-            if found is None and index <= node.log.snapshot_index:
-                raise LeadershipLost(f"configuration entry {index} was compacted away: outcome unknown")
-            if found is None:
-                raise LeadershipLost(f"configuration entry {index} was cut from the log by a new leader")
-            if time.monotonic() >= deadline:
-                return self._pending_answer()
-            await asyncio.sleep(COMMIT_POLL)
+            raise
+        return Ok(None)
 
     def _pending_answer(self) -> Rejected:
         pending = self._raft.node.pending_conf_change()

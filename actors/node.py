@@ -24,13 +24,14 @@ from actors.event_fanout import MAX_STREAMS, EventFanout
 from actors.http_bridge import HttpBridgeActor
 from actors.http_limits import HandshakeTimeoutServer, HttpLimits, file_limits, limited_protocol
 from actors.http_protocol import CoalescingHttpToolsProtocol
-from actors.membership import MembershipActor, peer_addresses, superseded_warning
+from actors.membership import MembershipActor, peer_addresses
 from actors.metrics import NodeMetrics
 from actors.octoprint.farm_port import NodeFarmPort
 from actors.octoprint.metrics import ConnectionCollector
 from actors.octoprint.supervisor import ConnectionSupervisor
 from actors.peer_key import ClusterKey, PeerKeyError, is_loopback
 from actors.state_machine import StateMachineActor
+from actors.superseded import superseded_warning
 from actors.tls import check_tls_files
 from actors.transport import Transport
 from httpapi.access import AccessOptions

@@ -24,9 +24,13 @@ COMPACT_EVERY = 50_000  # keep memory flat, as the runtime would
 
 
 def make_cluster() -> dict[str, RaftNode]:
-    membership = Membership(tuple(Member(node_id, node_id, True) for node_id in IDS))
+    # Voters with recorded incarnations, as a real cluster's: every answer's incarnation is checked.
+    membership = Membership(tuple(Member(node_id, node_id, True, f"{node_id}.0") for node_id in IDS))
     state = RecoveredState(HardState(1, None, 1), Snapshot(1, 1, membership, b""))
-    return {node_id: RaftNode(RaftConfig(node_id), state, random.Random(k)) for k, node_id in enumerate(IDS)}
+    return {
+        node_id: RaftNode(RaftConfig(node_id, incarnation=f"{node_id}.0"), state, random.Random(k))
+        for k, node_id in enumerate(IDS)
+    }
 
 
 def drive(nodes: dict[str, RaftNode]) -> None:

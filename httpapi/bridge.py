@@ -17,6 +17,7 @@ from farm.tokens import TokenTable
 
 Consistency = Literal["linearizable", "stale"]
 RaftRole = Literal["Leader", "Follower", "Candidate"]
+ChangeKind = Literal["add_learner", "promote", "remove"]
 
 # The role of the HTTP caller whose request this task serves (httpapi/access.py sets it; None on an open
 # cluster). A bridge hands it to the leader with every write and cluster call, and the leader authorizes the
@@ -73,7 +74,7 @@ class PendingChange:
     """A membership change appended to the log but not yet committed (it takes effect if it commits)."""
 
     index: int
-    kind: Literal["add_learner", "promote", "remove"]
+    kind: ChangeKind
     node_id: str
     addr: str
 

@@ -176,6 +176,10 @@ class RaftNode(
         """The configuration as of the commit index (the latest one may still be pending)."""
         return self._configs.at(self.log.committed)
 
+    def progress(self, node_id: str) -> Progress | None:
+        """The leader's view of a follower (for tests and status pages); None elsewhere."""
+        return self._progress.get(node_id)
+
     def pending_conf_change(self) -> tuple[int, int, ConfChange] | None:
         """(index, term, change) of the configuration entry appended but not yet committed, if any."""
         index = self._configs.last_index
@@ -186,10 +190,6 @@ class RaftNode(
             return index, entry.term, decode_conf_change(entry.data)
         except CodecError:
             return None
-
-    def progress(self, node_id: str) -> Progress | None:
-        """The leader's view of a follower (for tests and status pages); None elsewhere."""
-        return self._progress.get(node_id)
 
     # --- inputs ----------------------------------------------------------------------------------------
 

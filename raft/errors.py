@@ -19,16 +19,6 @@ class ProposalDropped(RaftError):
     """The leader refuses new entries while it hands leadership over (thesis §3.10)."""
 
 
-class ConfChangeInProgress(RaftError):
-    """A configuration change is appended but not yet committed: one change at a time (thesis §4.1).
-    `index` and `term`: the entry of the change in progress (0 if unknown), for a caller that waits for it."""
-
-    def __init__(self, message: str, index: int = 0, term: int = 0) -> None:
-        super().__init__(message)
-        self.index = index
-        self.term = term
-
-
 class ConfChangeRefused(RaftError, ValueError):
     """A membership change that must not be made; `code` says why in one word (the HTTP layer's problem
     code). A ValueError too, as the core's other refusals of a malformed change are."""
@@ -53,3 +43,13 @@ class WouldLoseQuorum(ConfChangeRefused):
     def __init__(self, message: str, unreachable: tuple[str, ...]) -> None:
         super().__init__(message)
         self.unreachable = unreachable
+
+
+class ConfChangeInProgress(RaftError):
+    """A configuration change is appended but not yet committed: one change at a time (thesis §4.1).
+    `index` and `term`: the entry of the change in progress (0 if unknown), for a caller that waits for it."""
+
+    def __init__(self, message: str, index: int = 0, term: int = 0) -> None:
+        super().__init__(message)
+        self.index = index
+        self.term = term

@@ -144,6 +144,13 @@ def set_aside(path: Path, reason: str) -> Path:
     return target
 
 
+def set_aside_earlier(directory: Path) -> list[str]:
+    """Sentences naming snapshots set aside as corrupt by an earlier start (for error messages)."""
+    return [
+        f"{path}: set aside as corrupt earlier" for path in sorted(directory.glob(f"*{SUFFIX}{CORRUPT}*"))
+    ]
+
+
 def newest_valid(directory: Path) -> tuple[Loaded | None, list[str]]:
     """The newest readable snapshot, and a sentence for each newer one, each renamed aside as corrupt."""
     skipped: list[str] = []

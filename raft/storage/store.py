@@ -150,7 +150,9 @@ class Storage:
                 path,
                 owner.incarnation,
             )
-        entries, reset = recovery.join(replayed.log, snapshot, skipped)
+        entries, reset = recovery.join(
+            replayed.log, snapshot, skipped + snapshots.set_aside_earlier(snap_dir)
+        )
         if replayed.torn is not None:
             recovery.cut_torn_tail(replayed.torn, durations)
         wal = Wal(

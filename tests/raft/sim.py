@@ -29,9 +29,11 @@ from dataclasses import dataclass, field, replace
 
 import msgpack
 
+from raft import messages as m
+from raft import quorum
 from raft.codec import decode_conf_change
 from raft.core import RaftConfig, RaftNode, Role
-from raft.messages import AppendEntriesResponse, InstallSnapshotResponse, Message, RequestVoteResponse
+from raft.messages import Message
 from raft.pipeline import (
     Apply,
     Compacted,
@@ -42,7 +44,6 @@ from raft.pipeline import (
     Send,
     Work,
 )
-from raft.quorum import majority
 from raft.types import (
     ConfChangeKind,
     Entry,
@@ -143,7 +144,9 @@ class SimNode:
         self, node_id: str, config: RaftConfig, durable: Durable, seed: int, max_in_flight: int = 1
     ) -> None:
         self.node_id = node_id
-        self.config = config
+        self.config = (
+            config if config.incarnation else replace(config, incarnation=first_incarnation(node_id))
+        )
         self.durable = durable
         self.seed = seed
         self.max_in_flight = max_in_flight
@@ -362,7 +365,7 @@ class Cluster:
     # --- membership of the simulation ------------------------------------------------------------------
 
     def add_node(self, node_id: str, durable: Durable | None = None) -> SimNode:
-        config = RaftConfig(node_id, **{"incarnation": first_incarnation(node_id), **self.config})  # type: ignore[arg-type]
+        config = RaftConfig(node_id, **self.config)  # type: ignore[arg-type]
         depth = PIPELINE_DEPTH if self.pipelined else 1
         node = SimNode(node_id, config, durable or Durable(), self.seed * 31 + len(self.nodes), depth)
         self.nodes[node_id] = node
@@ -431,7 +434,7 @@ class Cluster:
         for message in messages:
             if (
                 self.wiped
-                and type(message) is RequestVoteResponse
+                and type(message) is m.RequestVoteResponse
                 and message.granted
                 and message.sender in self.wiped
                 and self.checker
@@ -628,8 +631,8 @@ class Cluster:
         if incarnation is not None and member is not None:
             # what it spoke with, and what the leader's configuration recorded for it then
             self.spoke[(node.node_id, raft.term)][message.sender].add((member.incarnation, incarnation))
-        acked = (type(message) is AppendEntriesResponse and not message.reject) or (
-            type(message) is InstallSnapshotResponse and message.done
+        acked = (type(message) is m.AppendEntriesResponse and not message.reject) or (
+            type(message) is m.InstallSnapshotResponse and message.done
         )
         if not acked:
             return
@@ -666,7 +669,7 @@ class Cluster:
             )
             if acked >= commit:
                 backing.append(voter)
-        if len(backing) < majority(len(membership.voters)):
+        if len(backing) < quorum.majority(len(membership.voters)):
             self.checker.fail(  # type: ignore[union-attr]
                 f"commit without a quorum: {node.node_id} (term {raft.term}) committed {commit} backed only "
                 f"by {backing} of voters {sorted(membership.voters)} (acks: {acks})"

@@ -12,7 +12,8 @@ small = st.integers(min_value=0, max_value=12)
 counters = small | st.integers(min_value=0, max_value=2**63)
 flags = st.booleans()
 blobs = st.binary(max_size=24)
-memberships = st.lists(st.builds(Member, node_ids, st.text(max_size=8), flags), max_size=4).map(
+incarnations = st.sampled_from(["", "0123456789abcdef", "n1.2"])
+memberships = st.lists(st.builds(Member, node_ids, st.text(max_size=8), flags, incarnations), max_size=4).map(
     lambda members: Membership(tuple(members))
 )
 
@@ -36,14 +37,14 @@ def append_entries(draw: st.DrawFn, indices: st.SearchStrategy[int] = counters) 
 def messages(indices: st.SearchStrategy[int] = counters) -> st.SearchStrategy[m.Message]:
     ids = node_ids
     return st.one_of(
-        st.builds(m.RequestVote, ids, ids, indices, indices, indices, flags, flags),
-        st.builds(m.RequestVoteResponse, ids, ids, indices, flags, flags),
+        st.builds(m.RequestVote, ids, ids, indices, indices, indices, flags, flags, incarnations),
+        st.builds(m.RequestVoteResponse, ids, ids, indices, flags, flags, incarnations),
         append_entries(indices),
-        st.builds(m.AppendEntriesResponse, ids, ids, indices, indices, flags, indices, indices),
+        st.builds(m.AppendEntriesResponse, ids, ids, indices, indices, flags, indices, indices, incarnations),
         st.builds(m.Heartbeat, ids, ids, indices, indices, indices),
-        st.builds(m.HeartbeatResponse, ids, ids, indices, indices),
+        st.builds(m.HeartbeatResponse, ids, ids, indices, indices, incarnations),
         st.builds(m.InstallSnapshot, ids, ids, indices, indices, indices, memberships, indices, blobs, flags),
-        st.builds(m.InstallSnapshotResponse, ids, ids, indices, indices, indices, flags),
+        st.builds(m.InstallSnapshotResponse, ids, ids, indices, indices, indices, flags, incarnations),
         st.builds(m.TimeoutNow, ids, ids, indices),
         st.builds(m.ReadIndexRequest, ids, ids, indices, blobs),
         st.builds(m.ReadIndexResponse, ids, ids, indices, indices, blobs),

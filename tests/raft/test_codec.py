@@ -8,8 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raft import messages as m
-from raft.codec import CodecError, decode_message, encode_message, packb, unpackb
-from raft.types import Entry
+from raft.codec import (
+    CodecError,
+    decode_conf_change,
+    decode_message,
+    decode_snapshot,
+    encode_conf_change,
+    encode_message,
+    packb,
+    unpackb,
+)
+from raft.types import ConfChange, ConfChangeKind, Entry, Member, Membership, Snapshot
 from tests.raft.strategies import messages
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | st.text(max_size=8)
@@ -94,3 +103,15 @@ def test_non_bytes_and_non_messages_are_refused() -> None:
         decode_message("not bytes")  # type: ignore[arg-type]
     with pytest.raises(CodecError):
         encode_message(Entry(1, 1))  # type: ignore[arg-type]
+
+
+def test_memberships_and_changes_written_before_incarnations_still_decode() -> None:
+    old_snapshot = packb([5, 2, [["n1", "a1", True], ["n2", "a2", False]], b"state"])
+    assert decode_snapshot(old_snapshot) == Snapshot(
+        5, 2, Membership((Member("n1", "a1", True, ""), Member("n2", "a2", False, ""))), b"state"
+    )
+    assert decode_conf_change(packb([2, "n2", ""])) == ConfChange(ConfChangeKind.REMOVE, "n2")
+    change = ConfChange(ConfChangeKind.PROMOTE, "n2", "", "0123456789abcdef")
+    assert decode_conf_change(encode_conf_change(change)) == change
+    with pytest.raises(CodecError):
+        decode_conf_change(packb([1, "n2", "", 7]))

@@ -139,6 +139,9 @@ def test_a_missing_log_range_stops_the_node_naming_the_files(tmp_path: Path) -> 
     with pytest.raises(CorruptLog, match=r"entries 1\.\.") as caught:
         reopen(tmp_path, segment_bytes=200)
     assert newest.name in str(caught.value) and ".wal" in str(caught.value)
+    with pytest.raises(CorruptLog) as again:  # the next attempt still names the file set aside
+        reopen(tmp_path, segment_bytes=200)
+    assert f"{newest.name}.corrupt" in str(again.value)
 
 
 def test_an_unreadable_identity_file_is_refused(tmp_path: Path) -> None:
