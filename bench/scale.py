@@ -239,9 +239,17 @@ class Bench:
         return asyncio.run(drive())
 
     def snapshot(self) -> None:
+        """Most of an interval's writes at full speed, a pause, then the last ones at 50/s: the snapshot
+        starts in the quiet part, so its stall is not hidden in the stalls of the write load."""
         before = {node.node_id: node.log_text().count("snapshot at index") for node in self.cluster.nodes}
+        rate = self._write(SNAPSHOT_EVERY - 100, "snap")
+        time.sleep(2)
         since = time.monotonic()
-        rate = self._write(SNAPSHOT_EVERY + 200, "snap")
+        leader = self.leader
+        assert leader is not None
+        for number in range(300):
+            leader.post("/api/v1/printers", {"id": f"snap-slow-{number}", "company": "HP", "model": "L"})
+            time.sleep(0.02)
         for node in self.cluster.nodes:
             wait_for(
                 lambda node=node: node.log_text().count("snapshot at index") > before[node.node_id],
@@ -253,8 +261,8 @@ class Bench:
             found = re.findall(r"built in ([0-9.]+) s", node.log_text())
             builds.append(f"{node.node_id} {float(found[-1]):.2f} s" if found else f"{node.node_id} ?")
         print(
-            f"snapshot+compaction: {SNAPSHOT_EVERY + 200} writes at {rate:.0f}/s, snapshot built (forked "
-            f"child) {', '.join(builds)} | {self.stalls(since)}"
+            f"snapshot+compaction: {SNAPSHOT_EVERY - 100} writes at {rate:.0f}/s, then 300 at ~40/s; "
+            f"snapshot built (forked child) {', '.join(builds)} | slow part: {self.stalls(since)}"
         )
 
     def catchup(self) -> None:
