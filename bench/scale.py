@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import signal
@@ -48,6 +49,7 @@ from tests.support.stall_probe import StallProbe  # noqa: E402
 PHASES = ("start", "lists", "pages", "snapshot", "catchup", "events")
 SNAPSHOT_EVERY = 5_000
 COMPACTION_TAIL = 1_000
+TICKS = os.sysconf("SC_CLK_TCK")
 _ID = re.compile(rb"\nid: (\d+)\n")
 _SEQ = re.compile(rb'"id":"ev-(\d+)"')
 
@@ -77,6 +79,12 @@ def rss_mib(node: Node) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(node: Node) -> float:
+    assert node.process is not None
+    fields = Path(f"/proc/{node.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def get(url: str, timeout: float = 120) -> tuple[int, bytes]:
@@ -239,9 +247,21 @@ class Bench:
         return asyncio.run(drive())
 
     def snapshot(self) -> None:
+        """Most of an interval's writes at full speed, a pause, then the last ones at 50/s: the snapshot
+        starts in the quiet part, so its stall is not hidden in the stalls of the write load."""
         before = {node.node_id: node.log_text().count("snapshot at index") for node in self.cluster.nodes}
+        leader = self.leader
+        assert leader is not None
+        taken = [int(i) for i in re.findall(r"snapshot at index (\d+)", leader.log_text())]
+        last = max([self.seeded.index, *taken])
+        applied = leader.status()["applied_index"]  # type: ignore[index]
+        fast = max(0, SNAPSHOT_EVERY - (applied - last) - 100)
+        rate = self._write(fast, "snap")
+        time.sleep(2)
         since = time.monotonic()
-        rate = self._write(SNAPSHOT_EVERY + 200, "snap")
+        for number in range(300):
+            leader.post("/api/v1/printers", {"id": f"snap-slow-{number}", "company": "HP", "model": "L"})
+            time.sleep(0.02)
         for node in self.cluster.nodes:
             wait_for(
                 lambda node=node: node.log_text().count("snapshot at index") > before[node.node_id],
@@ -253,8 +273,8 @@ class Bench:
             found = re.findall(r"built in ([0-9.]+) s", node.log_text())
             builds.append(f"{node.node_id} {float(found[-1]):.2f} s" if found else f"{node.node_id} ?")
         print(
-            f"snapshot+compaction: {SNAPSHOT_EVERY + 200} writes at {rate:.0f}/s, snapshot built (forked "
-            f"child) {', '.join(builds)} | {self.stalls(since)}"
+            f"snapshot+compaction: {fast} writes at {rate:.0f}/s, then 300 at ~40/s; "
+            f"snapshot built (forked child) {', '.join(builds)} | slow part: {self.stalls(since)}"
         )
 
     def catchup(self) -> None:
@@ -277,11 +297,13 @@ class Bench:
         follower.start()
         self.wait_ready(follower)
         took = time.monotonic() - since
+        stall = self.stalls(since)
+        time.sleep(5)  # the replaced state is freed in the background
         installs = follower.log_text().count("restored the farm from a snapshot") - restored_before
         print(
             f"catchup: {follower.node_id} {SNAPSHOT_EVERY + COMPACTION_TAIL + 500} entries behind: ready in "
-            f"{took:.2f} s ({installs} snapshot restore(s): start-up and install), RSS after "
-            f"{rss_mib(follower):.0f} MiB | {self.stalls(since)}"
+            f"{took:.2f} s ({installs} snapshot restore(s): start-up and install), RSS 5 s later "
+            f"{rss_mib(follower):.0f} MiB | {stall}"
         )
 
     def events(self) -> None:
@@ -289,16 +311,20 @@ class Bench:
         assert leader is not None
         follower = next(node for node in self.cluster.nodes if node is not leader)
         rate, seconds = self.args.rate, self.args.events_seconds
+        cpu = cpu_seconds(follower)
         base = asyncio.run(self._paced_writes(rate, seconds, "ev0", None))
+        cpu_base, cpu = cpu_seconds(follower) - cpu, cpu_seconds(follower)
         since = time.monotonic()
         result = asyncio.run(self._paced_writes(rate, seconds, "ev", follower))
+        cpu_streams = cpu_seconds(follower) - cpu
         print(
             f"events: paced {rate}/s for {seconds:.0f} s: {base['rate']:.0f} writes/s without subscribers, "
             f"{result['rate']:.0f} with {self.args.subscribers} on {follower.node_id} "
             f"({(result['rate'] / base['rate'] - 1) * 100:+.0f}%) | complete and in order: "
             f"{result['complete']}/{self.args.subscribers} | lag p50 {result['lag50'] * 1e3:.0f} ms, "
             f"p99 {result['lag99'] * 1e3:.0f} ms | dropped {result['dropped']}, refused "
-            f"{result['refused']} | write statuses {result['statuses']} | {self.stalls(since)}"
+            f"{result['refused']} | write statuses {result['statuses']} | {follower.node_id} CPU "
+            f"{cpu_base:.1f} s without, {cpu_streams:.1f} s with the streams | {self.stalls(since)}"
         )
 
     async def _paced_writes(self, rate: int, seconds: float, prefix: str, target: Node | None) -> dict:

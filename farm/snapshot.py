@@ -106,23 +106,33 @@ def _encode(store: Store, idempotency: IdempotencyKeys) -> bytes:
     )
 
 
-def _unpack(data: bytes) -> Any:
-    """msgpack.unpackb(data), but the three tables a record at a time: one C call over a 300k-object snapshot
-    holds the GIL for ~0.4 s, so a node decoding a received snapshot in a worker thread stalled its loop as
-    long; record by record the thread hands the GIL back every switch interval."""
-    unpacker = msgpack.Unpacker(
-        raw=False, strict_map_key=True, use_list=False, max_buffer_size=max(len(data), 1)
-    )
-    unpacker.feed(data)
-    items: list[Any] = []
-    for position in range(unpacker.read_array_header()):
-        if position in (1, 2, 3):
-            items.append(tuple(unpacker.unpack() for _ in range(unpacker.read_array_header())))
-        else:
-            items.append(unpacker.unpack())
-    if unpacker.tell() != len(data):
-        raise ValueError("trailing bytes after the snapshot")
-    return tuple(items)
+class _Reader:
+    """The snapshot read in order, its three tables a record at a time: msgpack.unpackb over a 300k-object
+    snapshot is one C call that holds the GIL for ~0.4 s (a node decoding a received snapshot in a worker
+    thread stalled its loop as long), and the whole decoded tree, as big as the state, left holes that the
+    state then filled: a replaced state could not give its memory back. Record by record, each record's
+    tuple is dropped as soon as it is built into a record, and the thread hands the GIL back in between."""
+
+    def __init__(self, data: bytes) -> None:
+        self._unpacker = msgpack.Unpacker(
+            raw=False, strict_map_key=True, use_list=False, max_buffer_size=max(len(data), 1)
+        )
+        self._unpacker.feed(data)
+        self._size = len(data)
+        self.count = self._unpacker.read_array_header()
+        self.version = self._unpacker.unpack() if self.count else None
+
+    def table(self) -> Iterator[Any]:
+        """The next element, an array, one item at a time (consume it before asking for the next)."""
+        for _ in range(self._unpacker.read_array_header()):
+            yield self._unpacker.unpack()
+
+    def item(self) -> Any:
+        return self._unpacker.unpack()
+
+    def check_end(self) -> None:
+        if self._unpacker.tell() != self._size:
+            raise ValueError("trailing bytes after the snapshot")
 
 
 def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
@@ -133,29 +143,32 @@ def decode_snapshot(data: bytes, idempotency: IdempotencyKeys) -> Store:
 
 def _decode(data: bytes, idempotency: IdempotencyKeys) -> Store:
     try:
-        obj = _unpack(data)
+        reader = _Reader(data)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise SnapshotError(f"farm snapshot: not valid msgpack ({type(exc).__name__})") from exc
-    if type(obj) is not tuple or len(obj) != 8 or obj[0] != SNAPSHOT_VERSION or type(obj[0]) is not int:
+    if reader.count != 8 or reader.version != SNAPSHOT_VERSION or type(reader.version) is not int:
         raise SnapshotError(
             f"farm snapshot: expected [version {SNAPSHOT_VERSION}, printers, filaments, jobs, client keys, "
             "internal keys, grams consumed by type, tokens]"
         )
     try:
-        store = _store_from_obj(obj[1], obj[2], obj[3])
-        for table, records in ((idempotency.client, obj[4]), (idempotency.internal, obj[5])):
+        store = _store_from_obj(reader.table(), reader.table(), reader.table())
+        for table in (idempotency.client, idempotency.internal):
+            records = reader.item()
             if type(records) is not bytes:
                 raise TypeError("the idempotency records must be bytes")
             table.load(records)
-        consumed = obj[6]
+        consumed = reader.item()
+        tokens = reader.item()
+        reader.check_end()
         if type(consumed) is not dict or any(type(v) is not int or v < 0 for v in consumed.values()):
             raise TypeError("grams consumed by type must map types to whole grams")
         store.stats.consumed_by_type = consumed
-        store.tokens.load(obj[7])
+        store.tokens.load(tokens)
         _check_invariants(store)
     except SnapshotError:
         raise
-    except (TypeError, ValueError, KeyError, msgpack.UnpackException) as exc:
+    except (TypeError, ValueError, KeyError, msgpack.UnpackException, msgpack.OutOfData) as exc:
         raise SnapshotError(f"farm snapshot: malformed ({type(exc).__name__}: {exc})") from exc
     return store
 
