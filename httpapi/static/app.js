@@ -129,7 +129,7 @@ function renderStats(stats) {
       return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
         el("strong", { text: `${value}${name.startsWith("grams") ? " g" : ""}` }));
     }
-    const entries = Object.entries(value);
+    const entries = Object.entries(value).filter(([, count]) => count !== 0); // the zeros say nothing
     return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
       el("div", { class: "chips" }, entries.length ? entries.map(([key, count]) =>
         el("span", { class: `badge ${key}`, text: `${key} ${count}${name.startsWith("grams") ? " g" : ""}` })) : "–"));
