@@ -426,7 +426,7 @@ function renderPrinters() {
 
 function progressBar(percent) {
   return el("span", { class: "progress", title: `${percent}%` },
-    el("span", { class: "fill", style: `width:${Math.max(0, Math.min(100, percent))}%` }),
+    el("span", { class: "track" }, el("span", { class: "fill", style: `width:${Math.max(0, Math.min(100, percent))}%` })),
     el("span", { class: "label", text: `${percent}%` }));
 }
 
@@ -477,7 +477,7 @@ function renderJobs() {
   $("#jobs thead").replaceChildren(el("tr", {}, columns.map(([, head]) => el("th", { text: head })), el("th", { text: "actions" })));
   $("#jobs tbody").replaceChildren(...jobs.map((job) => memo("job", job.job_id, [job, columns], () => el("tr",
     { "data-job": job.job_id, class: job.status },
-    columns.map(([field]) => el("td", {}, jobCell(job, field))),
+    columns.map(([field]) => el("td", { class: field === "details" ? "wrap" : "" }, jobCell(job, field))),
     el("td", {}, el("div", { class: "actions" }, jobActions(job), el("span", { class: "error", role: "alert" })))))));
   if (!jobs.length) {
     $("#jobs tbody").append(el("tr", {}, el("td", { colspan: columns.length + 1, class: "empty", text: filter ? `No ${filter} jobs.` : "No print jobs yet." })));
