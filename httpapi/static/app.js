@@ -498,10 +498,10 @@ function jobActions(job) {
     return actionButton(label, () => api("PUT", `${path}/status`, { params: { status } }));
   });
   if ((job.status === "Failed" || job.status === "Cancelled") && has(job, "retry_of")) {
-    buttons.push(actionButton("retry", () => {
-      const id = window.prompt("Id of the new job?", `${job.job_id}-retry`);
-      return id ? api("POST", `${path}/retry`, { body: { job_id: id } }) : null;
-    }));
+    // A retry is a new job with the same printer, spool, weight and details: it needs its own id.
+    const id = el("input", { class: "new-id", value: `${job.job_id}-retry`, title: "the new job's id", maxlength: "128" });
+    buttons.push(el("span", { class: "retry" }, id,
+      actionButton("retry", () => api("POST", `${path}/retry`, { body: { job_id: id.value.trim() } }))));
   }
   return buttons;
 }

@@ -80,6 +80,12 @@ def test_the_workflow_on_the_page(cluster: Cluster, tmp_path_factory: pytest.Tem
         page.click("[data-job=b] [data-action=start]")
         refusal = api.put("/api/v1/print_jobs/b/status?status=Running").json()
         wait_for(lambda: page.text("[data-job=b] .error") == refusal["detail"], 10, what="the refusal")
+        assert api.put("/api/v1/print_jobs/b/status?status=Cancelled").status == 200
+        page.fill("[data-job=b] .retry .new-id", "b-again")
+        page.click("[data-job=b] [data-action=retry]")
+        wait_for(lambda: api.get("/api/v1/print_jobs/b-again").status == 200, 10, what="the retry")
+        assert api.get("/api/v1/print_jobs/b-again").json()["retry_of"] == "b"
+        wait_for(lambda: page.present("[data-job=b-again]"), 10, what="the retried job on the page")
         assert page.not_reloaded()
         ours = [
             e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"
