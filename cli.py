@@ -285,6 +285,7 @@ def cluster(
             click.echo(
                 f"  {node_id}: http://127.0.0.1:{port}  ({_get(f'http://127.0.0.1:{port}/raft/state')})"
             )
+        click.echo(f"Dashboard: {seed_url}/ (any node). Client: printfarm --url {seed_url} cluster status")
         click.echo("Ctrl-C stops every node.")
         while not stop_requested:
             for message in exits():

@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 import httpx
 
-from client.errors import ApiError, Unreachable
+from client.errors import ApiError, ClientError, Unreachable
 from client.urls import DEFAULT_URL, parse_urls
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
@@ -125,7 +125,10 @@ class Client:
         if not response.content:
             return None
         if "json" in response.headers.get("content-type", ""):
-            return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                raise ClientError(f"{response.request.url} answered a body that is not JSON") from None
         return response.text
 
     def _send(

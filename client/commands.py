@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from client import output
-from client.errors import ApiError, Unreachable
+from client.errors import ApiError, ClientError, Unreachable
 from client.urls import DEFAULT_URL, parse_urls
 
 if TYPE_CHECKING:
@@ -94,6 +94,9 @@ def guarded(command: F) -> F:
             click.echo(f"error: {error.status} {error.code}: {error.detail}", err=True)
             sys.exit(EXIT_REFUSED if error.refused else EXIT_UNAVAILABLE)
         except Unreachable as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_UNAVAILABLE)
+        except ClientError as error:  # the node answered something that is not the API
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_UNAVAILABLE)
 

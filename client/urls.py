@@ -4,6 +4,7 @@ on every start, the node's too)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 DEFAULT_URL = "http://127.0.0.1:8081"
 
@@ -17,4 +18,11 @@ def parse_urls(urls: str | Sequence[str]) -> list[str]:
     for url in cleaned:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError as exc:
+            raise ValueError(f"{url!r} is not a valid URL: {exc}") from None
+        if not parts.hostname:
+            raise ValueError(f"{url!r} names no host")
     return cleaned

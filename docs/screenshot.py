@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from client import Client  # noqa: E402
+from client import ApiError, Client  # noqa: E402
 from tests.support import browser  # noqa: E402
 from tests.support.cluster import Cluster, wait_for  # noqa: E402
 
@@ -22,9 +22,10 @@ def fill(farm: Client) -> None:
     printers = [("prusa-1", "Prusa", "MK4"), ("prusa-2", "Prusa", "MK4"), ("bambu-1", "Bambu Lab", "X1C")]
     for printer, company, model in [*printers, ("voron-1", "Voron", "2.4")]:
         farm.create_printer(printer, company, model)
-    farm.create_filament("pla-black", "PLA", "Black", 1000, 820)
-    farm.create_filament("petg-red", "PETG", "Red", 1000, 140)
-    farm.create_filament("pla-white", "PLA", "White", 750)
+    # Nodes without the farm's workflow ignore the low-stock threshold (unknown fields are ignored).
+    farm.create_filament("pla-black", "PLA", "Black", 1000, 820, low_stock_threshold_in_grams=150)
+    farm.create_filament("petg-red", "PETG", "Red", 1000, 140, low_stock_threshold_in_grams=150)
+    farm.create_filament("pla-white", "PLA", "White", 750, low_stock_threshold_in_grams=150)
     jobs = [
         ("benchy", "prusa-1", "pla-black", 15, "3DBenchy", ["Running"]),
         ("bracket", "prusa-2", "petg-red", 60, "shelf bracket x4", ["Running", "Paused"]),
@@ -36,7 +37,16 @@ def fill(farm: Client) -> None:
     for job_id, printer, filament, weight, details, steps in jobs:
         farm.create_job(job_id, printer, filament, weight, details)
         for status in steps:
-            farm.set_job_status(job_id, status, used_grams=12 if status == "Failed" else None)
+            reason = "adhesion" if status == "Failed" else None
+            farm.set_job_status(job_id, status, used_grams=12 if status == "Failed" else None, reason=reason)
+    try:  # the farm's workflow, where the nodes serve it
+        farm.report_progress("benchy", percent=64, used_grams=9)
+        farm.report_progress("bracket", percent=23, used_grams=14)
+        farm.clear_bed("bambu-1")
+        farm.update_printer("voron-1", maintenance=True)
+    except ApiError as error:
+        if error.status not in (404, 405):
+            raise
 
 
 def main() -> int:

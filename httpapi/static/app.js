@@ -129,7 +129,7 @@ function renderStats(stats) {
       return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
         el("strong", { text: `${value}${name.startsWith("grams") ? " g" : ""}` }));
     }
-    const entries = Object.entries(value);
+    const entries = Object.entries(value).filter(([, count]) => count !== 0); // the zeros say nothing
     return el("div", { class: "stat", "data-stat": name }, el("span", { class: "muted", text: title }),
       el("div", { class: "chips" }, entries.length ? entries.map(([key, count]) =>
         el("span", { class: `badge ${key}`, text: `${key} ${count}${name.startsWith("grams") ? " g" : ""}` })) : "–"));
@@ -426,7 +426,7 @@ function renderPrinters() {
 
 function progressBar(percent) {
   return el("span", { class: "progress", title: `${percent}%` },
-    el("span", { class: "fill", style: `width:${Math.max(0, Math.min(100, percent))}%` }),
+    el("span", { class: "track" }, el("span", { class: "fill", style: `width:${Math.max(0, Math.min(100, percent))}%` })),
     el("span", { class: "label", text: `${percent}%` }));
 }
 
@@ -477,7 +477,7 @@ function renderJobs() {
   $("#jobs thead").replaceChildren(el("tr", {}, columns.map(([, head]) => el("th", { text: head })), el("th", { text: "actions" })));
   $("#jobs tbody").replaceChildren(...jobs.map((job) => memo("job", job.job_id, [job, columns], () => el("tr",
     { "data-job": job.job_id, class: job.status },
-    columns.map(([field]) => el("td", {}, jobCell(job, field))),
+    columns.map(([field]) => el("td", { class: field === "details" ? "wrap" : "" }, jobCell(job, field))),
     el("td", {}, el("div", { class: "actions" }, jobActions(job), el("span", { class: "error", role: "alert" })))))));
   if (!jobs.length) {
     $("#jobs tbody").append(el("tr", {}, el("td", { colspan: columns.length + 1, class: "empty", text: filter ? `No ${filter} jobs.` : "No print jobs yet." })));
@@ -498,10 +498,10 @@ function jobActions(job) {
     return actionButton(label, () => api("PUT", `${path}/status`, { params: { status } }));
   });
   if ((job.status === "Failed" || job.status === "Cancelled") && has(job, "retry_of")) {
-    buttons.push(actionButton("retry", () => {
-      const id = window.prompt("Id of the new job?", `${job.job_id}-retry`);
-      return id ? api("POST", `${path}/retry`, { body: { job_id: id } }) : null;
-    }));
+    // A retry is a new job with the same printer, spool, weight and details: it needs its own id.
+    const id = el("input", { class: "new-id", value: `${job.job_id}-retry`, title: "the new job's id", maxlength: "128" });
+    buttons.push(el("span", { class: "retry" }, id,
+      actionButton("retry", () => api("POST", `${path}/retry`, { body: { job_id: id.value.trim() } }))));
   }
   return buttons;
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client import ApiError, Client, Unreachable, parse_urls
+from client import ApiError, Client, ClientError, Unreachable, parse_urls
 
 A, B = "http://127.0.0.1:1", "http://127.0.0.1:2"
 PROBLEM = {
@@ -54,8 +54,9 @@ def test_urls_come_from_a_comma_separated_list_and_bad_ones_are_refused() -> Non
     assert parse_urls(" http://a:1/, http://b:2 ,") == ["http://a:1", "http://b:2"]
     with pytest.raises(ValueError):
         parse_urls("a:1")
-    with pytest.raises(ValueError):
-        parse_urls(" , ")
+    for bad in (" , ", "http://", "http://[::1", "http://127.0.0.1:99999", "http://h:port"):
+        with pytest.raises(ValueError):
+            parse_urls(bad)
 
 
 def test_an_unreachable_first_url_is_skipped_and_the_answering_one_is_asked_first_next_time() -> None:
@@ -163,3 +164,11 @@ def test_importing_the_cli_does_not_load_httpx() -> None:
 
     code = "import sys, cli; assert 'httpx' not in sys.modules, 'httpx loaded'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_a_body_that_is_not_json_is_a_client_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>", headers={"Content-Type": "application/json"})
+
+    with pytest.raises(ClientError, match="not JSON"):
+        Client(A, transport=httpx.MockTransport(handler)).printers()

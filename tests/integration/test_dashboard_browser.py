@@ -160,6 +160,11 @@ def test_actions_clicked_on_the_page_reach_the_api(cluster: Cluster, page: Page)
         lambda: elsewhere.get("/api/v1/printers/x1c").status == 200, 10, what="the printer from the form"
     )
     wait_for(lambda: page.present("[data-printer=x1c]"), 10, what="the new printer on the page")
+    page.fill("#printer-form [name=id]", "x1c")  # again: refused, and the form says why
+    page.fill("#printer-form [name=company]", "Bambu Lab")
+    page.fill("#printer-form [name=model]", "X1C")
+    page.click("#printer-form button[type=submit]")
+    wait_for(lambda: "already exists" in page.text("#printer-form .error"), 10, what="the form's refusal")
 
     page.driver.find_element(CSS, "#job-filter").send_keys("Failed")
     wait_for(
@@ -226,6 +231,7 @@ def test_no_request_leaves_the_node_and_no_console_error(page: Page) -> None:
     assert ours == [], ours
     reported = [entry["message"] for entry in page.console if entry.get("source") == "network"]
     assert any("/api/v1/print_jobs/gears/status" in message for message in reported), reported
+    assert any("/api/v1/printers - " in message and "409" in message for message in reported), reported
     assert all(message.startswith(page.node.url + "/") for message in reported), reported
 
 
