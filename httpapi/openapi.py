@@ -19,6 +19,8 @@ from httpapi.openapi_components import (
     ref,
     schema,
 )
+from httpapi.openapi_connections import extend as extend_with_connections
+from httpapi.openapi_workflow import extend as extend_with_the_workflow
 from httpapi.validation import (
     ADDR_PATTERN,
     MAX_INDEX,
@@ -380,7 +382,7 @@ def _paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    return {
+    return extend_with_connections(extend_with_the_workflow({
         "openapi": "3.1.0",
         "info": {
             "title": "printfarm",
@@ -395,4 +397,4 @@ def document() -> dict[str, Any]:
             "parameters": PARAMETERS,
             "responses": RESPONSES,
         },
-    }
+    }))

@@ -7,6 +7,7 @@ import falcon.asgi
 from farm.commands import CreatePrinter, DeletePrinter, SetPrinterConnection, UpdatePrinter
 from farm.queries import GetPrinter, ListPrinters
 from farm.results import Ok
+from farm.validation import check_flag
 from httpapi import validation as v
 from httpapi.bridge import Bridge
 from httpapi.connections import MISSING, connection_field
@@ -52,6 +53,7 @@ class PrinterResource:
             id=printer_id,
             company=v.text_field(body, "company", required=False),
             model=v.text_field(body, "model", required=False),
+            maintenance=v.checked_field(body, "maintenance", check_flag),
         )
         key = v.idempotency_key(req)
         v.path_id_exists_or_404(printer_id, "printer")
