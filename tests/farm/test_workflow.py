@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import msgpack
 import pytest
 
@@ -337,14 +339,23 @@ def test_a_snapshot_whose_ledger_does_not_chain_is_refused() -> None:
     farm = Farm().seed(grams=100)
     farm.queue("j1", grams=30)
     obj = msgpack.unpackb(farm.state.snapshot())
-    entries = obj[2][0][6]
-    entries[-1][7] = 29  # reserved_after no longer follows
+    entries = list(msgpack.Unpacker(io.BytesIO(obj[2][0][6])))
+    assert [entry[2] for entry in entries] == [0, 1]  # create, reserve
+
+    def restore_with(entries: list[list], remaining: int = 100) -> FarmState:
+        obj[2][0][4] = remaining
+        obj[2][0][6] = b"".join(msgpack.packb(entry) for entry in entries)
+        return FarmState.restore(msgpack.packb(obj, use_bin_type=True))
+
+    assert restore_with(entries).snapshot() == farm.state.snapshot()
     with pytest.raises(SnapshotError, match="does not chain"):
-        FarmState.restore(msgpack.packb(obj, use_bin_type=True))
-    entries[-1][7] = 30
-    obj[2][0][4] = 99  # the spool's remaining no longer equals its last entry's
+        restore_with([*entries[:-1], [*entries[-1][:7], 29]])  # reserved_after no longer follows
     with pytest.raises(SnapshotError, match="does not chain"):
-        FarmState.restore(msgpack.packb(obj, use_bin_type=True))
+        restore_with(entries, remaining=99)  # the spool's remaining no longer equals its last entry's
+    with pytest.raises(SnapshotError, match="does not chain"):
+        restore_with(entries[1:])  # the create entry is missing
+    with pytest.raises(SnapshotError, match="8 values"):
+        restore_with([*entries, [1, 2]])
 
 
 # --- low stock ----------------------------------------------------------------------------------------------
