@@ -21,6 +21,7 @@ from httpapi.openapi_components import (
     ref,
     schema,
 )
+from httpapi.openapi_connections import extend as extend_with_connections
 from httpapi.openapi_workflow import extend as extend_with_the_workflow
 from httpapi.validation import (
     ADDR_PATTERN,
@@ -394,7 +395,7 @@ def document() -> dict[str, Any]:
 
 
 def _document() -> dict[str, Any]:
-    return extend_with_the_workflow({
+    return extend_with_connections(extend_with_the_workflow({
         "openapi": "3.1.0",
         "info": {
             "title": "printfarm",
@@ -409,4 +410,4 @@ def _document() -> dict[str, Any]:
             "parameters": PARAMETERS,
             "responses": RESPONSES,
         },
-    })
+    }))

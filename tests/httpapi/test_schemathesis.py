@@ -29,6 +29,11 @@ _SEMANTIC_422 = {
     ("invalid_field", "reason"),
     ("invalid_field", "percent"),
     ("invalid_field", "used_grams"),
+    # a connection's URL (a host, no credentials, a port in range) and a job's file (no ".." segment) have
+    # rules a pattern does not carry
+    ("invalid_field", "connection.url"),
+    ("invalid_field", "connection.api_key"),
+    ("invalid_field", "file"),
 }
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -76,8 +75,8 @@ def kinds(farm: ScriptedFarm, kind: type) -> list:
     return [action for action in farm.proposed if isinstance(action, kind)]
 
 
-async def follow_a_print(server: OctoPrint) -> tuple[ScriptedFarm, int, int]:
-    farm = ScriptedFarm(scripted_view())
+async def follow_a_print(server: OctoPrint, file: str = FILE) -> tuple[ScriptedFarm, int, int]:
+    farm = ScriptedFarm(scripted_view(file))
     actor = ConnectionActor("p1", server.url, server.api_key, farm, node_limiter(), interval=0.2)
     actor.start()
     try:
@@ -87,12 +86,18 @@ async def follow_a_print(server: OctoPrint) -> tuple[ScriptedFarm, int, int]:
     return farm, actor.stats.polls, actor.stats.failures
 
 
-def test_it_dispatches_follows_and_ends_a_print_done(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OctoPrint]:
+    """One OctoPrint for this module's tests (each uses its own file names)."""
     require()
-    with running_octoprint(tmp_path) as server:
-        server.upload(FILE, make_gcode(layers=10, extrude_per_move=100.0, feedrate=3000))
-        farm, polls, failures = asyncio.run(asyncio.wait_for(follow_a_print(server), 90))
-        assert server.prints(FILE) == {"success": 1, "failure": 0}
+    with running_octoprint(tmp_path_factory.mktemp("octoprint")) as running:
+        yield running
+
+
+def test_it_dispatches_follows_and_ends_a_print_done(server: OctoPrint) -> None:
+    server.upload(FILE, make_gcode(layers=10, extrude_per_move=100.0, feedrate=3000))
+    farm, polls, failures = asyncio.run(asyncio.wait_for(follow_a_print(server), 90))
+    assert server.prints(FILE) == {"success": 1, "failure": 0}
     assert polls > 3 and failures == 0
     [dispatch] = kinds(farm, Dispatch)
     assert dispatch.baseline == PrintCounts(0, 0)
@@ -105,13 +110,11 @@ def test_it_dispatches_follows_and_ends_a_print_done(tmp_path: Path) -> None:
     assert kinds(farm, ReportState)[0].connection_state == "connected"
 
 
-def test_a_missing_file_fails_the_job_with_printer_error(tmp_path: Path) -> None:
-    require()
-    with running_octoprint(tmp_path) as server:
-        farm, _, _ = asyncio.run(asyncio.wait_for(follow_a_print(server), 60))
+def test_a_missing_file_fails_the_job_with_printer_error(server: OctoPrint) -> None:
+    farm, _, _ = asyncio.run(asyncio.wait_for(follow_a_print(server, "absent.gcode"), 60))
     [end] = kinds(farm, EndJob)
     assert (end.status, end.reason) == ("Failed", "printer_error")
-    assert FILE in end.detail and "no file" in end.detail
+    assert "absent.gcode" in end.detail and "no file" in end.detail
 
 
 async def watch_failures(url: str, key: str, seconds: float) -> tuple[ScriptedFarm, int, int]:
@@ -123,10 +126,8 @@ async def watch_failures(url: str, key: str, seconds: float) -> tuple[ScriptedFa
     return farm, actor.stats.polls, actor.stats.failures
 
 
-def test_a_wrong_key_is_unauthorized_without_a_retry_storm(tmp_path: Path) -> None:
-    require()
-    with running_octoprint(tmp_path) as server:
-        farm, polls, failures = asyncio.run(watch_failures(server.url, "wrong-key", 3.0))
+def test_a_wrong_key_is_unauthorized_without_a_retry_storm(server: OctoPrint) -> None:
+    farm, polls, failures = asyncio.run(watch_failures(server.url, "wrong-key", 3.0))
     assert polls == failures == 1  # then a 15 s pause
     [report] = kinds(farm, ReportState)
     assert (report.reported, report.connection_state) == ("offline", "unauthorized")

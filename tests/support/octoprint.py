@@ -313,3 +313,10 @@ def wait_state(server: OctoPrint, states: set[str], timeout: float = 30.0) -> st
 
 def monotonic_ms() -> int:
     return int(time.monotonic() * 1000)
+
+
+if __name__ == "__main__":  # `make octoprint`: install before the tests run (no test's timeout pays for it)
+    try:
+        print(f"OctoPrint for the tests: {ensure_installed()}")
+    except OctoPrintUnavailable as exc:
+        print(f"OctoPrint tests will be skipped: {exc}", file=sys.stderr)

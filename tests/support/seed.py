@@ -26,5 +26,7 @@ PRINTER_WORKFLOW = {
     "queue_length": 0,
     "maintenance": False,
     "bed_clear": True,
+    "connection": None,  # no OctoPrint connection (API.md, "Printer connections")
+    "connection_state": None,
 }
 FILAMENT_WORKFLOW = {"low_stock_threshold_in_grams": None, "low_stock": False}
