@@ -8,10 +8,12 @@ printed only by the two commands that make one; an error prints the server's pro
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8081"
 TIMEOUT = 15.0
@@ -24,6 +26,8 @@ class _Client:
         self.verify: Any = ca_cert or True
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
+        import httpx  # here, not at the top: `cli.py node` starts without loading an HTTP client
+
         try:
             with httpx.Client(verify=self.verify, timeout=TIMEOUT) as client:
                 reply = client.request(method, self.url + path, json=body, headers=self.headers)

@@ -137,7 +137,10 @@ class MembershipActor(Actor):
             except ConfChangeInProgress as busy:
                 if remaining <= CONF_CHANGE_RETRY:
                     return self._pending_answer()
-                await self._await_turn(busy, deadline)
+                try:
+                    await self._await_turn(busy, deadline)
+                except TimeoutError:
+                    return self._pending_answer()
             except ConfChangeRefused as exc:
                 return Rejected(exc.code, f"{exc}.")
             except ValueError as exc:

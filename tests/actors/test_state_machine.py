@@ -85,7 +85,7 @@ def test_waiters_carried_by_an_apply_are_registered_before_its_entries_apply() -
         first, replaced, later = loop.create_future(), loop.create_future(), loop.create_future()
         waiters = (AwaitApplied(2, 1, first), AwaitApplied(3, 1, replaced), AwaitApplied(4, 1, later))
         await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 2, "p2")), waiters))
-        assert await first == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        assert await first == Ok({"id": "p1", "company": "HP", "model": "L12", **PRINTER_WORKFLOW})
         with pytest.raises(LeadershipLost):
             await replaced  # index 3 went to another term's entry
         assert not later.done()  # its entry has not applied yet: it stays registered
