@@ -19,6 +19,7 @@ import falcon.asgi
 
 from farm.roles import Role, allows
 from httpapi.bridge import CALLER_ROLE, Bridge
+from httpapi.dashboard import is_dashboard_path
 from httpapi.errors import Problem
 
 ALWAYS_OPEN = frozenset({"/healthz", "/readyz"})
@@ -109,8 +110,8 @@ class AccessMiddleware:
         req.context.checked = False
         CALLER_ROLE.set(None)  # whatever context this task inherited, its caller has proved nothing yet
         path = req.path
-        if path in ALWAYS_OPEN:
-            return
+        if path in ALWAYS_OPEN or (req.method in _READS and is_dashboard_path(path)):
+            return  # the dashboard's page and files hold no data: it asks for a token itself
         if req.query_string and _token_in_query(req):
             raise self._refuse(
                 "token_in_query",

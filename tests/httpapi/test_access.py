@@ -21,6 +21,8 @@ REMOTE = "203.0.113.7"
 ROLES = ("viewer", "operator", "admin")
 _FARM = ("/api/v1/printers", "/api/v1/filaments", "/api/v1/print_jobs")
 _ALWAYS_OPEN = {"/healthz", "/readyz"}
+# the dashboard's page and files hold no data: anyone may fetch them (the page asks for a token itself)
+_DASHBOARD = {"/", "/dashboard/{asset}"}
 
 
 def expected_role(method: str, template: str) -> str:
@@ -108,6 +110,10 @@ def test_every_role_on_every_route(closed) -> None:
         if template in _ALWAYS_OPEN:
             for role in (None, *ROLES):
                 assert closed.request(method, path, role=role).status_code == 200, (method, path, role)
+            continue
+        if template in _DASHBOARD:
+            for role in (None, *ROLES):
+                assert closed.request(method, path, role=role).status_code in (200, 404), (method, path, role)
             continue
         if template == "/api/v1/acl/bootstrap":
             for role in (None, *ROLES):
