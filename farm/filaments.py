@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from farm import ledger
+from farm.change import Change
 from farm.commands import CreateFilament, DeleteFilament, UpdateFilament
 from farm.records import Filament
 from farm.refusals import already_exists, in_use, not_found
@@ -19,10 +20,15 @@ def create_filament(store: Store, command: CreateFilament, index: int, at_ms: in
         command.color,
         command.total_weight_in_grams,
         command.remaining_weight_in_grams,
+        low_stock_threshold=command.low_stock_threshold_in_grams,
     )
+    change = Change(store, index, at_ms)
+    change.watch_filament(filament, is_new=True)  # its create entry, and low stock if it starts low
+    ledger.open_spool(filament, index, at_ms)
     store.put_filament(filament)
     data = filament.to_dict()
-    return Applied(Ok(data), (Event(index, "filament.created", data),))
+    change.emit("filament.created", data)
+    return change.applied(data)
 
 
 def update_filament(store: Store, command: UpdateFilament, index: int, at_ms: int) -> Applied:
@@ -35,16 +41,21 @@ def update_filament(store: Store, command: UpdateFilament, index: int, at_ms: in
     refusal = ledger.restock_refusal(filament, total, remaining, remaining_given)
     if refusal is not None:
         return Applied(refusal)
-    before = (filament.type, filament.color, filament.total, filament.remaining)
+    change = Change(store, index, at_ms)
+    change.watch_filament(filament)
+    threshold = command.low_stock_threshold_in_grams
+    before = (filament.type, filament.color, filament.total, filament.low_stock_threshold)
     if command.type is not None:
         filament.type = command.type
     if command.color is not None:
         filament.color = command.color
     filament.total = total
-    filament.remaining = remaining
-    changed = before != (filament.type, filament.color, filament.total, filament.remaining)
-    data = filament.to_dict()
-    return Applied(Ok(data), (Event(index, "filament.updated", data),) if changed else ())
+    if threshold is not None:
+        filament.low_stock_threshold = threshold
+    if before != (filament.type, filament.color, filament.total, filament.low_stock_threshold):
+        change.filament_changed(filament)
+    change.adjust(filament, remaining)  # a re-weigh: one ledger entry if the grams changed
+    return change.applied(filament.to_dict())
 
 
 def delete_filament(store: Store, command: DeleteFilament, index: int, at_ms: int) -> Applied:

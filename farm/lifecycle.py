@@ -37,3 +37,25 @@ def transition_refusal(job_id: str, current: str, target: str) -> str | None:
         return f"job {job_id} is {current}; a job never goes back to Queued"
     allowed = " or ".join(TRANSITIONS[current])
     return f"job {job_id} cannot go from {current} to {target}; from {current} it can go to {allowed}"
+
+# Why a job failed (API.md, "The farm's workflow"); a Failed job without a reason failed for OTHER_REASON.
+FAILURE_REASONS: tuple[str, ...] = (
+    "adhesion",
+    "spaghetti",
+    "clog",
+    "runout",
+    "layer_shift",
+    "power_loss",
+    "printer_error",
+    "operator",
+    "other",
+)
+OTHER_REASON = "other"
+ENDS_ON_THE_BED: frozenset[str] = frozenset((DONE, FAILED))  # leave a print (or a mess) to take off the bed
+
+# A printer's status, derived in this order of precedence (farm/records.py, Printer.status)
+PRINTER_STATUSES: tuple[str, ...] = ("printing", "paused", "maintenance", "offline", "error", "idle")
+REPORTED_STATES: frozenset[str] = frozenset(("offline", "error"))  # what a printer's connection may report
+
+MIN_PRIORITY = -100
+MAX_PRIORITY = 100

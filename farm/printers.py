@@ -29,6 +29,9 @@ def update_printer(store: Store, command: UpdatePrinter, index: int, at_ms: int)
     if command.model is not None and command.model != printer.model:
         printer.model = command.model
         changed = True
+    if command.maintenance is not None and command.maintenance != printer.maintenance:
+        printer.maintenance = command.maintenance  # a job already running goes on; no new one starts
+        changed = True
     data = printer.to_dict()
     return Applied(Ok(data), (Event(index, "printer.updated", data),) if changed else ())
 

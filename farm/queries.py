@@ -41,4 +41,37 @@ class ListJobs:
     offset: int = 0
 
 
-Query = GetPrinter | ListPrinters | GetFilament | ListFilaments | GetJob | ListJobs
+@dataclass(frozen=True, slots=True)
+class GetPrinterQueue:
+    """A printer's Queued jobs in the order they will run (priority descending, then oldest first)."""
+
+    printer_id: str
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GetLedger:
+    """Every change of a spool's grams, oldest first."""
+
+    filament_id: str
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GetStats:
+    pass
+
+
+Query = (
+    GetPrinter
+    | ListPrinters
+    | GetFilament
+    | ListFilaments
+    | GetJob
+    | ListJobs
+    | GetPrinterQueue
+    | GetLedger
+    | GetStats
+)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm.queries import GetFilament, GetJob, GetPrinter, ListFilaments, ListJobs, ListPrinters, Query
+from farm import ledger
+from farm.queries import (
+    GetFilament,
+    GetJob,
+    GetLedger,
+    GetPrinter,
+    GetPrinterQueue,
+    GetStats,
+    ListFilaments,
+    ListJobs,
+    ListPrinters,
+    Query,
+)
 from farm.refusals import not_found
 from farm.results import Ok, Outcome, Page, Rejected
 from farm.store import Store
@@ -28,6 +40,16 @@ def answer(store: Store, query: Query) -> Outcome:
         return _page(store.filaments, store.sorted_ids("filaments"), query.limit, query.offset)
     if kind is ListJobs:
         return _list_jobs(store, query)
+    if kind is GetPrinterQueue:
+        printer = store.printers.get(query.printer_id)
+        if printer is None:
+            return not_found("printer", query.printer_id, "printer_id")
+        ids = [job_id for _, _, job_id in printer.queue]
+        return _page(store.jobs, ids, query.limit, query.offset)
+    if kind is GetLedger:
+        return _ledger(store, query)
+    if kind is GetStats:
+        return Ok(store.stats.to_dict(store.printers))
     return Rejected("malformed_query", f"{kind.__name__} is not a farm query")
 
 
@@ -53,10 +75,29 @@ def _list_jobs(store: Store, query: ListJobs) -> Outcome:
     return _page(store.jobs, ids, query.limit, query.offset)
 
 
-def _page(table: dict[str, Any], ids: list[str], limit: int | None, offset: int) -> Outcome:
+def _paging_refusal(limit: int | None, offset: int) -> Rejected | None:
     if limit is not None and (type(limit) is not int or limit < 0):
         return Rejected("invalid_field", f"limit must be a whole number >= 0, got {limit!r}", "limit")
     if type(offset) is not int or offset < 0:
         return Rejected("invalid_field", f"offset must be a whole number >= 0, got {offset!r}", "offset")
+    return None
+
+
+def _page(table: dict[str, Any], ids: list[str], limit: int | None, offset: int) -> Outcome:
+    refusal = _paging_refusal(limit, offset)
+    if refusal is not None:
+        return refusal
     chosen = ids[offset:] if limit is None else ids[offset : offset + limit]
     return Ok(Page([table[object_id].to_dict() for object_id in chosen], len(ids)))
+
+
+def _ledger(store: Store, query: GetLedger) -> Outcome:
+    filament = store.filaments.get(query.filament_id)
+    if filament is None:
+        return not_found("filament", query.filament_id, "filament_id")
+    entries = filament.ledger
+    refusal = _paging_refusal(query.limit, query.offset)
+    if refusal is not None:
+        return refusal
+    end = None if query.limit is None else query.offset + query.limit
+    return Ok(Page([ledger.entry_to_dict(entry) for entry in entries[query.offset : end]], len(entries)))

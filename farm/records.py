@@ -14,37 +14,131 @@ MAX_AT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant IS
 
 
 def iso_ms(at_ms: int) -> str:
-    """`at_ms` (ms since the epoch, UTC) as ISO 8601 with milliseconds and a "Z"; arithmetic, no clock."""
-    return (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
+    """`at_ms` (ms since the epoch, UTC) as ISO 8601 with milliseconds and a "Z"; arithmetic, no clock.
+
+    One command stamps several things with its one time (a job's ended_at, its ledger entries' at), so the
+    last answer is remembered: a pure function's memo, the same on every node."""
+    global _last_iso
+    last = _last_iso  # one read: the pair is replaced whole, never changed in place
+    if last[0] == at_ms:
+        return last[1]
+    text = (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
+    _last_iso = (at_ms, text)
+    return text
+
+
+_last_iso: tuple[int, str] = (-1, "")
 
 
 class Printer:
-    __slots__ = ("company", "id", "model")
+    __slots__ = (
+        "bed_clear",
+        "company",
+        "current_job",
+        "id",
+        "maintenance",
+        "model",
+        "queue",
+        "reported_state",
+    )
 
-    def __init__(self, id: str, company: str, model: str) -> None:
+    def __init__(
+        self,
+        id: str,
+        company: str,
+        model: str,
+        maintenance: bool = False,
+        bed_clear: bool = True,
+        reported_state: str | None = None,
+    ) -> None:
         self.id = id
         self.company = company
         self.model = model
+        self.maintenance = maintenance
+        self.bed_clear = bed_clear  # false once a job on it ends Done or Failed, until clear-bed
+        # what its connection last reported that the farm cannot know itself: "offline", "error" or None
+        self.reported_state = reported_state
+        # Indexes kept by the Store (farm/store.py), never stored in a snapshot:
+        # invariant: its Running or Paused job, or None (the same job as Store.occupant_by_printer names)
+        self.current_job: Job | None = None
+        # invariant: its Queued jobs' (-priority, sequence, job_id), sorted: the order they will run in
+        self.queue: list[tuple[int, int, str]] = []
+
+    @property
+    def status(self) -> str:
+        """Derived, in API.md's order of precedence (farm.lifecycle.PRINTER_STATUSES)."""
+        job = self.current_job
+        if job is not None:
+            return "printing" if job.status == "Running" else "paused"
+        if self.maintenance:
+            return "maintenance"
+        return self.reported_state or "idle"
+
+    def view_key(self) -> tuple[Any, ...]:
+        """What a printer.updated event reports a change of (the queue length alone is not one)."""
+        return (self.status, self.current_job, self.maintenance, self.bed_clear)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "company": self.company, "model": self.model}
+        job = self.current_job
+        return {
+            "id": self.id,
+            "company": self.company,
+            "model": self.model,
+            "status": self.status,
+            "current_job_id": None if job is None else job.job_id,
+            "queue_length": len(self.queue),
+            "maintenance": self.maintenance,
+            "bed_clear": self.bed_clear,
+        }
 
 
 class Filament:
-    __slots__ = ("color", "id", "remaining", "reserved", "total", "type")
+    __slots__ = (
+        "color",
+        "id",
+        "ledger",
+        "ledger_blob",
+        "low_stock_threshold",
+        "remaining",
+        "reserved",
+        "total",
+        "type",
+    )
 
-    def __init__(self, id: str, type: str, color: str, total: int, remaining: int, reserved: int = 0) -> None:
+    def __init__(
+        self,
+        id: str,
+        type: str,
+        color: str,
+        total: int,
+        remaining: int,
+        reserved: int = 0,
+        low_stock_threshold: int | None = None,
+    ) -> None:
         self.id = id
         self.type = type
         self.color = color
         # invariant: 0 <= reserved <= remaining <= total; reserved = summed weight of the spool's active jobs
+        # minus what those jobs already consumed
         self.total = total
         self.remaining = remaining
         self.reserved = reserved
+        self.low_stock_threshold = low_stock_threshold
+        # invariant: every change of remaining/reserved, oldest first, as farm.ledger entries whose
+        # after-values chain to (remaining, reserved); written only by farm/ledger.py
+        self.ledger: list[tuple[int, int, int, str | None, int, int, int, int]] = []
+        # invariant: the same entries msgpack-encoded back to back, as the snapshot stores them (a snapshot
+        # then copies bytes instead of encoding every entry again)
+        self.ledger_blob = bytearray()
 
     @property
     def available(self) -> int:
         return self.remaining - self.reserved
+
+    @property
+    def low_stock(self) -> bool:
+        threshold = self.low_stock_threshold
+        return threshold is not None and self.remaining - self.reserved < threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +149,8 @@ class Filament:
             "remaining_weight_in_grams": self.remaining,
             "reserved_weight_in_grams": self.reserved,
             "available_weight_in_grams": self.available,
+            "low_stock_threshold_in_grams": self.low_stock_threshold,
+            "low_stock": self.low_stock,
         }
 
 
@@ -63,9 +159,14 @@ class Job:
         "created_at",
         "details",
         "ended_at",
+        "failure_reason",
         "filament_id",
         "job_id",
         "printer_id",
+        "priority",
+        "progress",
+        "retry_of",
+        "sequence",
         "started_at",
         "status",
         "used",
@@ -84,6 +185,10 @@ class Job:
         started_at: str | None = None,
         ended_at: str | None = None,
         used: int | None = None,
+        priority: int = 0,
+        progress: int | None = None,
+        failure_reason: str | None = None,
+        retry_of: str | None = None,
     ) -> None:
         self.job_id = job_id
         self.printer_id = printer_id
@@ -95,7 +200,13 @@ class Job:
         self.created_at = created_at
         self.started_at = started_at  # the first time it ran; a resume from Paused keeps it
         self.ended_at = ended_at
-        self.used = used  # grams consumed, known once the job is terminal
+        # grams consumed: null until reported (PUT .../progress) or the job ends; final once it is terminal
+        self.used = used
+        self.priority = priority  # -100..100; its place in its printer's queue while Queued
+        self.progress = progress  # percent, 0..100, null before it first runs
+        self.failure_reason = failure_reason  # one of farm.lifecycle.FAILURE_REASONS once Failed, else null
+        self.retry_of = retry_of
+        self.sequence = 0  # creation order, given by Store.add_job: the queue's tie-breaker (oldest first)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,4 +220,8 @@ class Job:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "used_weight_in_grams": self.used,
+            "priority": self.priority,
+            "progress_percent": self.progress,
+            "failure_reason": self.failure_reason,
+            "retry_of": self.retry_of,
         }

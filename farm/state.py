@@ -7,16 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from farm import filaments, jobs, printers, reads
+from farm import filaments, jobs, printers, reads, workflow
 from farm.codec import CommandCodecError, decode_proposal
 from farm.commands import (
+    ClearBed,
     CreateFilament,
     CreateJob,
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
+    ReportProgress,
+    RetryJob,
     SetJobStatus,
     UpdateFilament,
+    UpdateJob,
     UpdatePrinter,
 )
 from farm.idempotency import CAPACITY, INTERNAL_CAPACITY, WINDOW, IdempotencyKeys, fingerprint
@@ -35,6 +39,10 @@ _HANDLERS: dict[type, Callable[[Store, Any, int, int], Applied]] = {
     DeleteFilament: filaments.delete_filament,
     CreateJob: jobs.create_job,
     SetJobStatus: jobs.set_job_status,
+    ClearBed: workflow.clear_bed,
+    UpdateJob: workflow.update_job,
+    ReportProgress: workflow.report_progress,
+    RetryJob: workflow.retry_job,
 }
 
 

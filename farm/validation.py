@@ -11,17 +11,21 @@ from collections.abc import Callable
 from typing import Any
 
 from farm.commands import (
+    ClearBed,
     Command,
     CreateFilament,
     CreateJob,
     CreatePrinter,
     DeleteFilament,
     DeletePrinter,
+    ReportProgress,
+    RetryJob,
     SetJobStatus,
     UpdateFilament,
+    UpdateJob,
     UpdatePrinter,
 )
-from farm.lifecycle import STATUSES
+from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, STATUSES
 from farm.results import Rejected
 
 MAX_ID_LENGTH = 128
@@ -89,6 +93,33 @@ def check_status(value: Any, field: str) -> Rejected | None:
     return None
 
 
+def check_priority(value: Any, field: str) -> Rejected | None:
+    if type(value) is not int or not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        return _invalid(
+            field, f"{field} must be a whole number from {MIN_PRIORITY} to {MAX_PRIORITY}, got {_kind(value)}"
+        )
+    return None
+
+
+def check_percent(value: Any, field: str) -> Rejected | None:
+    if type(value) is not int or not 0 <= value <= 100:
+        return _invalid(field, f"{field} must be a whole number from 0 to 100, got {_kind(value)}")
+    return None
+
+
+def check_reason(value: Any, field: str) -> Rejected | None:
+    if type(value) is not str or value not in FAILURE_REASONS:
+        names = ", ".join(FAILURE_REASONS)
+        return _invalid(field, f"{field} must be one of {names}, got {_kind(value)}")
+    return None
+
+
+def check_flag(value: Any, field: str) -> Rejected | None:
+    if type(value) is not bool:
+        return _invalid(field, f"{field} must be true or false, got {_kind(value)}")
+    return None
+
+
 def _optional(check: Check) -> Check:
     def check_optional(value: Any, field: str) -> Rejected | None:
         return None if value is None else check(value, field)
@@ -99,7 +130,12 @@ def _optional(check: Check) -> Check:
 _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
     # an id that only names an object (update, delete, status) needs no shape rule: it is found or not
     CreatePrinter: (("id", check_id), ("company", check_text), ("model", check_text)),
-    UpdatePrinter: (("id", check_text), ("company", _optional(check_text)), ("model", _optional(check_text))),
+    UpdatePrinter: (
+        ("id", check_text),
+        ("company", _optional(check_text)),
+        ("model", _optional(check_text)),
+        ("maintenance", _optional(check_flag)),
+    ),
     DeletePrinter: (("id", check_text),),
     CreateFilament: (
         ("id", check_id),
@@ -107,6 +143,7 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("color", check_text),
         ("total_weight_in_grams", check_weight),
         ("remaining_weight_in_grams", check_weight),
+        ("low_stock_threshold_in_grams", _optional(check_weight)),
     ),
     UpdateFilament: (
         ("id", check_text),
@@ -114,6 +151,7 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("color", _optional(check_text)),
         ("total_weight_in_grams", _optional(check_weight)),
         ("remaining_weight_in_grams", _optional(check_weight)),
+        ("low_stock_threshold_in_grams", _optional(check_weight)),
     ),
     DeleteFilament: (("id", check_text),),
     CreateJob: (
@@ -122,8 +160,26 @@ _FIELD_CHECKS: dict[type, tuple[tuple[str, Check], ...]] = {
         ("filament_id", check_id),
         ("print_weight_in_grams", check_weight),
         ("details", check_text),
+        ("priority", check_priority),
     ),
-    SetJobStatus: (("job_id", check_text), ("status", check_status), ("used_grams", _optional(check_weight))),
+    SetJobStatus: (
+        ("job_id", check_text),
+        ("status", check_status),
+        ("used_grams", _optional(check_weight)),
+        ("reason", _optional(check_reason)),
+    ),
+    ClearBed: (("printer_id", check_text),),
+    UpdateJob: (
+        ("job_id", check_text),
+        ("priority", _optional(check_priority)),
+        ("details", _optional(check_text)),
+    ),
+    ReportProgress: (
+        ("job_id", check_text),
+        ("percent", _optional(check_percent)),
+        ("used_grams", _optional(check_weight)),
+    ),
+    RetryJob: (("job_id", check_text), ("new_job_id", check_id)),
 }
 
 
@@ -142,6 +198,10 @@ def check_command(command: Command) -> Rejected | None:
             f"remaining_weight_in_grams ({command.remaining_weight_in_grams} g) cannot exceed "
             f"total_weight_in_grams ({command.total_weight_in_grams} g)",
         )
+    if type(command) is SetJobStatus and command.reason is not None and command.status != "Failed":
+        return _invalid("reason", f"reason is given only when a job becomes Failed, not {command.status}")
+    if type(command) is ReportProgress and command.percent is None and command.used_grams is None:
+        return _invalid("percent", "a progress report needs percent, used_grams or both")
     return None
 
 

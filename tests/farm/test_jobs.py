@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from farm.commands import CreateFilament, CreateJob, CreatePrinter, DeletePrinter, SetJobStatus
+from farm.commands import ClearBed, CreateFilament, CreateJob, CreatePrinter, DeletePrinter, SetJobStatus
 from farm.lifecycle import STATUSES, TRANSITIONS
 from farm.results import Event, Ok
 from tests.farm.harness import T0_MS, Farm
@@ -94,6 +94,10 @@ def test_the_seed_walk_through() -> None:
         "started_at": None,
         "ended_at": None,
         "used_weight_in_grams": None,
+        "priority": 0,
+        "progress_percent": None,
+        "failure_reason": None,
+        "retry_of": None,
     }
     assert farm.filament("f1")["reserved_weight_in_grams"] == 50
     assert farm.ok(SetJobStatus("job1", "Running"))["started_at"] == "2023-11-14T22:13:24.000Z"
@@ -108,21 +112,29 @@ def test_create_job_events_carry_the_job_and_the_spool_it_reserved() -> None:
     farm = Farm().seed()
     applied = farm.propose(CreateJob("j1", "printer1", "f1", 30))
     assert isinstance(applied.outcome, Ok)
-    assert [event.type for event in applied.events] == ["job.created", "filament.updated"]
+    assert [event.type for event in applied.events] == ["job.created", "filament.updated", "filament.ledger"]
     assert applied.events[0] == Event(3, "job.created", applied.outcome.value, last_of_index=False)
     assert applied.events[1].data["reserved_weight_in_grams"] == 30
-    assert applied.events[1].last_of_index
+    assert applied.events[2].data["kind"] == "reserve" and applied.events[2].data["reserved_delta"] == 30
+    assert [event.last_of_index for event in applied.events] == [False, False, True]
 
 
 def test_status_change_events_include_the_spool_only_when_grams_moved() -> None:
     farm = Farm().seed()
     farm.queue("j1", grams=30)
-    assert [e.type for e in farm.propose(SetJobStatus("j1", "Running")).events] == ["job.status_changed"]
-    assert [e.type for e in farm.propose(SetJobStatus("j1", "Paused")).events] == ["job.status_changed"]
+    printer_moves = ["job.status_changed", "printer.updated"]
+    assert [e.type for e in farm.propose(SetJobStatus("j1", "Running")).events] == printer_moves
+    assert [e.type for e in farm.propose(SetJobStatus("j1", "Paused")).events] == printer_moves
     events = farm.propose(SetJobStatus("j1", "Failed", used_grams=12)).events
-    assert [e.type for e in events] == ["job.status_changed", "filament.updated"]
+    ledger_events = ["filament.updated", "filament.ledger", "filament.ledger"]
+    assert [e.type for e in events] == [*printer_moves, *ledger_events]
     assert events[0].data["status"] == "Failed"
-    assert events[1].data["remaining_weight_in_grams"] == 88
+    assert (events[1].data["status"], events[1].data["bed_clear"]) == ("idle", False)
+    assert events[2].data["remaining_weight_in_grams"] == 88
+    assert [(e.data["kind"], e.data["remaining_delta"], e.data["reserved_delta"]) for e in events[3:]] == [
+        ("consume", -12, -12),
+        ("release", 0, -18),
+    ]
 
 
 def test_create_job_refusals() -> None:
@@ -158,6 +170,7 @@ def test_done_consumes_the_weight_cancel_and_fail_consume_only_what_was_reported
     farm.ok(SetJobStatus("a", "Cancelled"))  # from Queued, nothing used
     farm.ok(SetJobStatus("b", "Running"))
     farm.ok(SetJobStatus("b", "Failed", used_grams=7))
+    farm.ok(ClearBed("printer1"))
     farm.ok(SetJobStatus("c", "Running"))
     farm.ok(SetJobStatus("c", "Cancelled", used_grams=20))
     farm.ok(SetJobStatus("d", "Running"))
@@ -199,6 +212,7 @@ def test_a_printer_runs_one_job_at_a_time() -> None:
     farm.ok(SetJobStatus("j1", "Running"))  # resuming the paused job is not a conflict with itself
     farm.ok(SetJobStatus("j1", "Paused"))
     farm.ok(SetJobStatus("j1", "Failed"))
+    farm.ok(ClearBed("printer1"))
     farm.ok(SetJobStatus("j2", "Running"))
     # a second start from Paused is refused while another job holds the printer
     farm.queue("j3")

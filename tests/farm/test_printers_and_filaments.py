@@ -13,11 +13,14 @@ from farm.queries import GetFilament, GetPrinter
 from farm.results import Event, Ok
 from tests.farm.harness import Farm
 
+# what a new printer shows beside the seed's fields
+IDLE = {"status": "idle", "current_job_id": None, "queue_length": 0, "maintenance": False, "bed_clear": True}
+
 
 def test_create_printer_answers_the_seed_shape_and_emits_an_event() -> None:
     farm = Farm()
     applied = farm.propose(CreatePrinter("printer1", "HP", "L12"))
-    printer = {"id": "printer1", "company": "HP", "model": "L12"}
+    printer = {"id": "printer1", "company": "HP", "model": "L12", **IDLE}
     assert applied.outcome == Ok(printer)
     assert applied.events == (Event(1, "printer.created", printer),)
     assert farm.ask(GetPrinter("printer1")) == Ok(printer)
@@ -29,7 +32,7 @@ def test_create_refuses_an_existing_id_instead_of_overwriting() -> None:
         "printer1" in farm.refused(CreatePrinter("printer1", "Prusa", "MK4"), "already_exists", "id").detail
     )
     farm.refused(CreateFilament("f1", "PLA", "Red", 5, 5), "already_exists", "id")
-    assert farm.ask(GetPrinter("printer1")) == Ok({"id": "printer1", "company": "HP", "model": "L12"})
+    assert farm.ask(GetPrinter("printer1")) == Ok({"id": "printer1", "company": "HP", "model": "L12", **IDLE})
 
 
 def test_create_filament_shows_reserved_and_available() -> None:
@@ -43,13 +46,15 @@ def test_create_filament_shows_reserved_and_available() -> None:
         "remaining_weight_in_grams": 80,
         "reserved_weight_in_grams": 0,
         "available_weight_in_grams": 80,
+        "low_stock_threshold_in_grams": None,
+        "low_stock": False,
     }
 
 
 def test_update_printer_changes_only_given_fields() -> None:
     farm = Farm().seed()
     applied = farm.propose(UpdatePrinter("printer1", model="L14"))
-    assert applied.outcome == Ok({"id": "printer1", "company": "HP", "model": "L14"})
+    assert applied.outcome == Ok({"id": "printer1", "company": "HP", "model": "L14", **IDLE})
     assert [event.type for event in applied.events] == ["printer.updated"]
 
 
