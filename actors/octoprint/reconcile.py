@@ -140,7 +140,7 @@ def decide(
     actions = report_for(view, seen.reported, "connected")
     job = view.active
     if job is not None:
-        actions += _follow(job, seen, counts, memory)
+        actions += _follow(job, seen, counts, memory, view.reported_version)
     else:
         actions += _cancel_leftover(view, seen)
         dispatch = _dispatch(view, seen, counts)
@@ -153,7 +153,9 @@ def decide(
     return actions
 
 
-def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory: Memory) -> list[Action]:
+def _follow(
+    job: JobView, seen: Observation, counts: PrintCounts | None, memory: Memory, version: int
+) -> list[Action]:
     if job.file is None:
         return []  # run by hand: the farm's operator reports it, the connection only reports the printer
     if job.baseline is None:
@@ -178,7 +180,7 @@ def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory:
         return []
     memory.start_attempts.pop(job.job_id, None)
     memory.polls_since_start.pop(job.job_id, None)
-    return _progress(job, seen) + _pause_or_resume(job, seen, memory)
+    return _progress(job, seen) + _pause_or_resume(job, seen, memory, version)
 
 
 def _progress(job: JobView, seen: Observation) -> list[Action]:
@@ -192,7 +194,7 @@ def _progress(job: JobView, seen: Observation) -> list[Action]:
     return [Progress(job.job_id, percent, grams, mapping.progress_key(job.job_id, percent, grams))]
 
 
-def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Action]:
+def _pause_or_resume(job: JobView, seen: Observation, memory: Memory, version: int) -> list[Action]:
     octoprint_paused = seen.reported == "paused"
     farm_paused = job.status == "Paused"
     if octoprint_paused == farm_paused:
@@ -202,8 +204,9 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Ac
     farm_changed = memory.job_status.get(job.job_id) not in (None, job.status)
     if printer_changed and not farm_changed:
         status: Literal["Paused", "Running"] = "Paused" if octoprint_paused else "Running"
-        # the key names the state the farm was in: pausing twice from the same Running is one change
-        key = f"octoprint:{job.job_id}:follow:{job.status}->{status}:{job.progress}"
+        # the key names the committed state it was decided from (the printer's report count moves with
+        # every pause or resume seen on it): the same change seen twice is one, a later pause is another
+        key = f"octoprint:{job.job_id}:follow:{job.status}->{status}:{version}"
         return [FollowPrinter(job.job_id, status, key)]
     return [TellPrinter("pause" if farm_paused else "resume", job.job_id)]
 

@@ -158,7 +158,7 @@ def test_an_operator_pause_goes_to_octoprint_and_a_pause_on_the_printer_comes_ba
     decide(printer(active=paused, next_job=None), observed("paused"), ZERO, memory)
     actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
     assert of(FollowPrinter, actions) == [
-        FollowPrinter("j1", "Running", "octoprint:j1:follow:Paused->Running:20")
+        FollowPrinter("j1", "Running", "octoprint:j1:follow:Paused->Running:3")
     ]
 
 
@@ -204,3 +204,15 @@ def test_a_pause_right_after_dispatch_goes_to_octoprint_not_back_to_running() ->
     actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
     assert not of(FollowPrinter, actions)
     assert of(TellPrinter, actions) == [TellPrinter("pause", "j1")]
+
+
+def test_a_second_pause_on_the_printer_at_the_same_progress_is_a_new_change() -> None:
+    running = dataclasses.replace(RUNNING, progress=20, used=2)
+    keys = []
+    for version in (3, 5):  # each pause seen on the printer is reported first: the report count moves
+        memory = Memory()
+        view = printer(active=running, next_job=None, reported_version=version)
+        decide(view, observed("printing"), ZERO, memory)
+        [follow] = of(FollowPrinter, decide(view, observed("paused"), ZERO, memory))
+        keys.append(follow.key)
+    assert keys[0] != keys[1]
