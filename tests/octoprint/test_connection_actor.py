@@ -141,3 +141,32 @@ def test_a_dead_url_goes_offline_after_three_polls_with_backoff() -> None:
     assert 3 <= polls <= 5 and failures == polls
     [report] = kinds(farm, ReportState)
     assert (report.reported, report.connection_state) == ("offline", "unreachable")
+
+
+def test_a_job_decided_by_a_leader_that_died_before_telling_octoprint_is_printed_once(
+    server: OctoPrint,
+) -> None:
+    server.upload("decided.gcode", make_gcode(layers=10, extrude_per_move=100.0, feedrate=3000))
+    decided = JobView(
+        "j9",
+        "Running",
+        "decided.gcode",
+        weight=20,
+        filament_type="PLA",
+        progress=0,
+        baseline=PrintCounts(0, 0),
+    )
+    farm = ScriptedFarm(PrinterView("p1", False, True, "operational", "connected", 4, decided, None))
+
+    async def scenario() -> None:
+        actor = ConnectionActor("p1", server.url, server.api_key, farm, node_limiter(), interval=0.2)
+        actor.start()
+        try:
+            await until(lambda: bool(kinds(farm, EndJob)), 60, "the job to end")
+        finally:
+            await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert [end.status for end in kinds(farm, EndJob)] == ["Done"]
+    assert server.prints("decided.gcode") == {"success": 1, "failure": 0}
+    assert not kinds(farm, Dispatch)  # the decision was already made: only the OctoPrint call is repeated
