@@ -120,6 +120,7 @@ class Memory:
     followed: str | None = None  # the last job seen active (the farm says how it ended: view.last_ended)
     # the farm's status of the active job at the previous poll
     job_status: dict[str, str] = field(default_factory=dict)
+    offline_polls: int = 0  # consecutive polls in which OctoPrint said its printer is Offline
     start_attempts: dict[str, int] = field(default_factory=dict)
     polls_since_start: dict[str, int] = field(default_factory=dict)
 
@@ -137,7 +138,13 @@ def decide(
 ) -> list[Action]:
     """The actions for one successful poll. `counts` are the print counts of the file that matters now (the
     active job's, else the queue head's; None if OctoPrint has no such file). Updates `memory`."""
-    actions = report_for(view, seen.reported, "connected")
+    # OctoPrint answering "Offline" (its serial link to the printer is down) counts like a failed poll:
+    # the printer is offline from the third such poll in a row, not at the first
+    memory.offline_polls = memory.offline_polls + 1 if seen.reported == "offline" else 0
+    if seen.reported != "offline" or memory.offline_polls >= mapping.OFFLINE_AFTER_FAILED_POLLS:
+        actions = report_for(view, seen.reported, "connected")
+    else:
+        actions = []
     job = view.active
     if job is not None:
         actions += _follow(job, seen, counts, memory, view.reported_version)

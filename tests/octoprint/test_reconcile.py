@@ -216,3 +216,14 @@ def test_a_second_pause_on_the_printer_at_the_same_progress_is_a_new_change() ->
         [follow] = of(FollowPrinter, decide(view, observed("paused"), ZERO, memory))
         keys.append(follow.key)
     assert keys[0] != keys[1]
+
+
+def test_octoprint_saying_offline_counts_from_the_third_poll() -> None:
+    memory = Memory()
+    offline = observed("idle")._replace(reported="offline", state_text="Offline")
+    view = printer(next_job=None)
+    assert decide(view, offline, None, memory) == []
+    assert decide(view, offline, None, memory) == []
+    [report] = decide(view, offline, None, memory)
+    assert (report.reported, report.connection_state) == ("offline", "connected")
+    assert decide(view, observed("idle"), None, memory) == [] and memory.offline_polls == 0
