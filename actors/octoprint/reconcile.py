@@ -213,7 +213,7 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory, version: i
         status: Literal["Paused", "Running"] = "Paused" if octoprint_paused else "Running"
         # the key names the committed state it was decided from (the printer's report count moves with
         # every pause or resume seen on it): the same change seen twice is one, a later pause is another
-        key = f"octoprint:{job.job_id}:follow:{job.status}->{status}:{version}"
+        key = f"{mapping.KEY_PREFIX}{job.job_id}:follow:{job.status}->{status}:{version}"
         return [FollowPrinter(job.job_id, status, key)]
     return [TellPrinter("pause" if farm_paused else "resume", job.job_id)]
 
