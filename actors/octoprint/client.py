@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -66,6 +67,11 @@ class BadAnswer(OctoPrintError):
 def node_limiter(concurrency: int = DEFAULT_NODE_CONCURRENCY) -> asyncio.Semaphore:
     """The per-node bound on OctoPrint requests in flight, shared by every client the node makes."""
     return asyncio.Semaphore(concurrency)
+
+
+def _file_path(name: str) -> str:
+    """A local file's resource; the name percent-encoded ("my part #2.gcode"), its folders kept."""
+    return "/api/files/local/" + quote(name, safe="/")
 
 
 def _reason(response: httpx.Response) -> str:
@@ -127,7 +133,7 @@ class OctoPrintClient:
 
     async def file_info(self, name: str) -> dict[str, Any] | None:
         """GET /api/files/local/NAME (analysis, print counts); None if there is no such file."""
-        path = f"/api/files/local/{name}"
+        path = _file_path(name)
         try:
             return self._object(await self._request("GET", path), path)
         except NotFound:
@@ -136,7 +142,7 @@ class OctoPrintClient:
     async def print_file(self, name: str) -> None:
         """Select local file `name` and start printing it. NotFound if it does not exist; Refused (409) if the
         printer is not operational or already printing."""
-        await self._request("POST", f"/api/files/local/{name}", json={"command": "select", "print": True})
+        await self._request("POST", _file_path(name), json={"command": "select", "print": True})
 
     async def pause(self) -> None:
         await self._request("POST", "/api/job", json={"command": "pause", "action": "pause"})

@@ -193,21 +193,26 @@ def connection_reported(consecutive_failures: int, last: Reported | None) -> Rep
 
 # --- idempotency keys: derived only from what is reported and the replicated state it is reported against,
 # so a retried proposal, or a second leader seeing the same thing, lands on the same key and applies once.
+# They start with the farm's internal prefix ("~", which clients may not use: no client can take one over)
+# and "octoprint/" ("/" is in no node id, so no key the bridge makes up is one of these). The internal table
+# forgets sooner than the client one; every command here is also idempotent by state (a second Done, start
+# or report of the same value is refused or changes nothing), so a forgotten key costs nothing.
+KEY_PREFIX = "~octoprint/"
 
 
 def start_key(job_id: str) -> str:
-    return f"octoprint:{job_id}:start"  # a job starts from Queued once
+    return f"{KEY_PREFIX}{job_id}:start"  # a job starts from Queued once
 
 
 def progress_key(job_id: str, percent: int | None, grams: int | None) -> str:
-    return f"octoprint:{job_id}:progress:{percent}:{grams}"  # progress never goes down: one key per value
+    return f"{KEY_PREFIX}{job_id}:progress:{percent}:{grams}"  # progress never goes down: one key per value
 
 
 def end_key(job_id: str, status: str) -> str:
-    return f"octoprint:{job_id}:end:{status}"  # a job ends once
+    return f"{KEY_PREFIX}{job_id}:end:{status}"  # a job ends once
 
 
 def reported_key(printer_id: str, version: int, reported: Reported, connection: ConnectionState) -> str:
     """`version` is the printer's count of reported changes in the replicated state: the same change from the
     same committed state is one key; the same value later (idle -> printing -> idle) is a new one."""
-    return f"octoprint:{printer_id}:reported:{version}:{reported}:{connection}"
+    return f"{KEY_PREFIX}{printer_id}:reported:{version}:{reported}:{connection}"

@@ -120,6 +120,7 @@ class Memory:
     followed: str | None = None  # the last job seen active (the farm says how it ended: view.last_ended)
     # the farm's status of the active job at the previous poll
     job_status: dict[str, str] = field(default_factory=dict)
+    offline_polls: int = 0  # consecutive polls in which OctoPrint said its printer is Offline
     start_attempts: dict[str, int] = field(default_factory=dict)
     polls_since_start: dict[str, int] = field(default_factory=dict)
 
@@ -137,10 +138,16 @@ def decide(
 ) -> list[Action]:
     """The actions for one successful poll. `counts` are the print counts of the file that matters now (the
     active job's, else the queue head's; None if OctoPrint has no such file). Updates `memory`."""
-    actions = report_for(view, seen.reported, "connected")
+    # OctoPrint answering "Offline" (its serial link to the printer is down) counts like a failed poll:
+    # the printer is offline from the third such poll in a row, not at the first
+    memory.offline_polls = memory.offline_polls + 1 if seen.reported == "offline" else 0
+    if seen.reported != "offline" or memory.offline_polls >= mapping.OFFLINE_AFTER_FAILED_POLLS:
+        actions = report_for(view, seen.reported, "connected")
+    else:
+        actions = []
     job = view.active
     if job is not None:
-        actions += _follow(job, seen, counts, memory)
+        actions += _follow(job, seen, counts, memory, view.reported_version)
     else:
         actions += _cancel_leftover(view, seen)
         dispatch = _dispatch(view, seen, counts)
@@ -153,7 +160,9 @@ def decide(
     return actions
 
 
-def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory: Memory) -> list[Action]:
+def _follow(
+    job: JobView, seen: Observation, counts: PrintCounts | None, memory: Memory, version: int
+) -> list[Action]:
     if job.file is None:
         return []  # run by hand: the farm's operator reports it, the connection only reports the printer
     if job.baseline is None:
@@ -178,7 +187,7 @@ def _follow(job: JobView, seen: Observation, counts: PrintCounts | None, memory:
         return []
     memory.start_attempts.pop(job.job_id, None)
     memory.polls_since_start.pop(job.job_id, None)
-    return _progress(job, seen) + _pause_or_resume(job, seen, memory)
+    return _progress(job, seen) + _pause_or_resume(job, seen, memory, version)
 
 
 def _progress(job: JobView, seen: Observation) -> list[Action]:
@@ -192,7 +201,7 @@ def _progress(job: JobView, seen: Observation) -> list[Action]:
     return [Progress(job.job_id, percent, grams, mapping.progress_key(job.job_id, percent, grams))]
 
 
-def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Action]:
+def _pause_or_resume(job: JobView, seen: Observation, memory: Memory, version: int) -> list[Action]:
     octoprint_paused = seen.reported == "paused"
     farm_paused = job.status == "Paused"
     if octoprint_paused == farm_paused:
@@ -202,8 +211,9 @@ def _pause_or_resume(job: JobView, seen: Observation, memory: Memory) -> list[Ac
     farm_changed = memory.job_status.get(job.job_id) not in (None, job.status)
     if printer_changed and not farm_changed:
         status: Literal["Paused", "Running"] = "Paused" if octoprint_paused else "Running"
-        # the key names the state the farm was in: pausing twice from the same Running is one change
-        key = f"octoprint:{job.job_id}:follow:{job.status}->{status}:{job.progress}"
+        # the key names the committed state it was decided from (the printer's report count moves with
+        # every pause or resume seen on it): the same change seen twice is one, a later pause is another
+        key = f"{mapping.KEY_PREFIX}{job.job_id}:follow:{job.status}->{status}:{version}"
         return [FollowPrinter(job.job_id, status, key)]
     return [TellPrinter("pause" if farm_paused else "resume", job.job_id)]
 

@@ -176,3 +176,14 @@ def test_the_node_limiter_bounds_requests_in_flight_across_clients() -> None:
         return most
 
     assert run(scenario()) == 3
+
+
+def test_file_names_are_percent_encoded_and_keep_their_folders() -> None:
+    paths: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.raw_path.decode())
+        return httpx.Response(204)
+
+    run(call(scripted(handle), "print_file", "parts/my part #2?.gcode"))
+    assert paths == ["/api/files/local/parts/my%20part%20%232%3F.gcode"]

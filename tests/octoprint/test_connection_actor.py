@@ -141,3 +141,56 @@ def test_a_dead_url_goes_offline_after_three_polls_with_backoff() -> None:
     assert 3 <= polls <= 5 and failures == polls
     [report] = kinds(farm, ReportState)
     assert (report.reported, report.connection_state) == ("offline", "unreachable")
+
+
+def test_a_job_decided_by_a_leader_that_died_before_telling_octoprint_is_printed_once(
+    server: OctoPrint,
+) -> None:
+    server.upload("decided.gcode", make_gcode(layers=10, extrude_per_move=100.0, feedrate=3000))
+    decided = JobView(
+        "j9",
+        "Running",
+        "decided.gcode",
+        weight=20,
+        filament_type="PLA",
+        progress=0,
+        baseline=PrintCounts(0, 0),
+    )
+    farm = ScriptedFarm(PrinterView("p1", False, True, "operational", "connected", 4, decided, None))
+
+    async def scenario() -> None:
+        actor = ConnectionActor("p1", server.url, server.api_key, farm, node_limiter(), interval=0.2)
+        actor.start()
+        try:
+            await until(lambda: bool(kinds(farm, EndJob)), 60, "the job to end")
+        finally:
+            await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert [end.status for end in kinds(farm, EndJob)] == ["Done"]
+    assert server.prints("decided.gcode") == {"success": 1, "failure": 0}
+    assert not kinds(farm, Dispatch)  # the decision was already made: only the OctoPrint call is repeated
+
+
+def test_octoprint_restarting_mid_print_fails_the_job_instead_of_printing_it_twice(server: OctoPrint) -> None:
+    server.upload("restart.gcode", make_gcode(layers=40, extrude_per_move=10.0, dwell_ms=300))
+    farm = ScriptedFarm(scripted_view("restart.gcode"))
+
+    async def scenario() -> None:
+        actor = ConnectionActor("p1", server.url, server.api_key, farm, node_limiter(), interval=0.2)
+        actor.start()
+        try:
+            await until(lambda: any((p.percent or 0) >= 5 for p in kinds(farm, Progress)), 60, "progress")
+            await asyncio.to_thread(server.kill)  # kill -9: the print is lost with the process
+            await asyncio.to_thread(server.start)
+            await asyncio.to_thread(server.wait_operational)
+            await until(lambda: bool(kinds(farm, EndJob)), 60, "the job to end")
+        finally:
+            await actor.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 180))
+    [end] = kinds(farm, EndJob)
+    assert (end.status, end.reason) == ("Failed", "printer_error") and "restarted" in end.detail
+    assert server.prints("restart.gcode")["success"] == 0
+    assert server.state() == "Operational"  # not started again
+    assert [r.connection_state for r in kinds(farm, ReportState)][-1] == "connected"

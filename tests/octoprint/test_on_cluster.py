@@ -63,6 +63,13 @@ def printer_where(node: Node, what: str, timeout: float = 30, **expected: Any) -
     return wait_for(matches, timeout, 0.1, f"printer {what} {expected}")
 
 
+def follows(node: Node, printer_id: str = "p1") -> bool:
+    """Whether `node` runs a connection for the printer (its per-connection metrics exist)."""
+    return f'printfarm_octoprint_polls_total{{node_id="{node.node_id}",printer_id="{printer_id}"}}' in (
+        node.get("/metrics").text
+    )
+
+
 def setup_farm(cluster: Cluster, server: OctoPrint, key: str | None = None) -> Node:
     leader = cluster.bootstrap()
     reply = leader.post(
@@ -230,9 +237,17 @@ def test_a_wrong_key_is_unauthorized_and_a_dead_octoprint_goes_offline_and_back(
     server.wait_operational()
     printer_where(leader, "back", 30, connection_state="connected", status="idle")
 
+    # the connection moves with leadership: the old leader stops following, the new one follows
+    other = next(node for node in cluster.nodes if node is not leader)
+    assert leader.post(f"/raft/transfer-leadership?to={other.node_id}").status == 200
+    wait_for(lambda: follows(other), 20, 0.1, f"{other.node_id} to follow the printer")
+    wait_for(lambda: not follows(leader), 20, 0.1, f"{leader.node_id} to stop following it")
+    leader = other
+
     reply = patch(leader, "/api/v1/printers/p1", {"connection": None})
     assert reply.status == 200
     assert (reply.json()["connection"], reply.json()["connection_state"]) == (None, None)
+    wait_for(lambda: not follows(leader), 20, 0.1, "the removed connection to stop")
     bad = patch(
         leader, "/api/v1/printers/p1", {"connection": {"kind": "octoprint", "url": "ftp://x", "api_key": "k"}}
     )

@@ -49,7 +49,7 @@ def of(kind: type, actions: list) -> list:
 
 def test_an_idle_printer_with_a_clear_bed_starts_its_queue_head() -> None:
     actions = decide(printer(), observed("idle"), PrintCounts(2, 1), Memory())
-    assert actions == [Dispatch("j1", FILE, PrintCounts(2, 1), "octoprint:j1:start")]
+    assert actions == [Dispatch("j1", FILE, PrintCounts(2, 1), "~octoprint/j1:start")]
 
 
 def test_no_dispatch_without_a_clear_bed_a_file_an_idle_printer_or_out_of_maintenance() -> None:
@@ -63,7 +63,7 @@ def test_no_dispatch_without_a_clear_bed_a_file_an_idle_printer_or_out_of_mainte
     actions = decide(printer(next_job=QUEUED), observed("printing"), ZERO, Memory())
     assert not of(Dispatch, actions)
     assert of(ReportState, actions) == [
-        ReportState("printing", "connected", "octoprint:p1:reported:3:printing:connected")
+        ReportState("printing", "connected", "~octoprint/p1:reported:3:printing:connected")
     ]
 
 
@@ -78,7 +78,7 @@ def test_the_report_is_proposed_only_when_it_differs() -> None:
 def test_following_a_print_reports_progress_and_grams_once_per_value() -> None:
     view = printer(active=RUNNING, next_job=None, reported="printing")
     actions = decide(view, observed("printing"), ZERO, Memory())
-    assert actions == [Progress("j1", 20, 2, "octoprint:j1:progress:20:2")]
+    assert actions == [Progress("j1", 20, 2, "~octoprint/j1:progress:20:2")]
     already = dataclasses.replace(RUNNING, progress=20, used=2)
     assert (
         decide(
@@ -92,7 +92,7 @@ def test_octoprint_finishing_ends_the_job_done() -> None:
     view = printer(active=dataclasses.replace(RUNNING, progress=99, used=11), next_job=None)
     actions = decide(view, observed("finished"), PrintCounts(1, 0), Memory())
     [end] = of(EndJob, actions)
-    assert (end.status, end.reason, end.key) == ("Done", None, "octoprint:j1:end:Done")
+    assert (end.status, end.reason, end.key) == ("Done", None, "~octoprint/j1:end:Done")
 
 
 def test_a_cancel_on_octoprint_ends_the_job_cancelled_with_the_grams_reported() -> None:
@@ -158,7 +158,7 @@ def test_an_operator_pause_goes_to_octoprint_and_a_pause_on_the_printer_comes_ba
     decide(printer(active=paused, next_job=None), observed("paused"), ZERO, memory)
     actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
     assert of(FollowPrinter, actions) == [
-        FollowPrinter("j1", "Running", "octoprint:j1:follow:Paused->Running:20")
+        FollowPrinter("j1", "Running", "~octoprint/j1:follow:Paused->Running:3")
     ]
 
 
@@ -204,3 +204,26 @@ def test_a_pause_right_after_dispatch_goes_to_octoprint_not_back_to_running() ->
     actions = decide(printer(active=paused, next_job=None), observed("printing"), ZERO, memory)
     assert not of(FollowPrinter, actions)
     assert of(TellPrinter, actions) == [TellPrinter("pause", "j1")]
+
+
+def test_a_second_pause_on_the_printer_at_the_same_progress_is_a_new_change() -> None:
+    running = dataclasses.replace(RUNNING, progress=20, used=2)
+    keys = []
+    for version in (3, 5):  # each pause seen on the printer is reported first: the report count moves
+        memory = Memory()
+        view = printer(active=running, next_job=None, reported_version=version)
+        decide(view, observed("printing"), ZERO, memory)
+        [follow] = of(FollowPrinter, decide(view, observed("paused"), ZERO, memory))
+        keys.append(follow.key)
+    assert keys[0] != keys[1]
+
+
+def test_octoprint_saying_offline_counts_from_the_third_poll() -> None:
+    memory = Memory()
+    offline = observed("idle")._replace(reported="offline", state_text="Offline")
+    view = printer(next_job=None)
+    assert decide(view, offline, None, memory) == []
+    assert decide(view, offline, None, memory) == []
+    [report] = decide(view, offline, None, memory)
+    assert (report.reported, report.connection_state) == ("offline", "connected")
+    assert decide(view, observed("idle"), None, memory) == [] and memory.offline_polls == 0
