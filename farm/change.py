@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from farm import ledger
-from farm.records import Filament, Printer
+from farm.records import Filament, Printer, iso_ms
 from farm.results import Applied, Event, Ok
 from farm.store import Store
 
@@ -71,25 +71,27 @@ class Change:
     # --- the outcome --------------------------------------------------------------------------------------
 
     def applied(self, value: Any) -> Applied:
-        events = list(self._events)
+        events = self._events
         for printer, before in self._printers.values():
             if printer.view_key() != before:
                 events.append(("printer.updated", printer.to_dict()))
+        at = None  # every entry of one command has the same time: format it once
         for filament, ledger_length, was_low, changed in self._filaments.values():
             entries = filament.ledger[ledger_length:]
             if changed or (entries and changed is not None):
                 events.append(("filament.updated", filament.to_dict()))
             for entry in entries:
-                data = ledger.entry_to_dict(entry)
+                at = at or iso_ms(self.at_ms)
+                data = ledger.entry_to_dict(entry, at)
                 data["filament_id"] = filament.id
                 events.append(("filament.ledger", data))
             if filament.low_stock and not was_low:
                 events.append(("filament.low_stock", filament.to_dict()))
-        last = len(events) - 1
+        index, last = self.index, len(events) - 1
         return Applied(
             Ok(value),
             tuple(
-                Event(self.index, event_type, data, last_of_index=position == last)
+                Event(index, event_type, data, position == last)
                 for position, (event_type, data) in enumerate(events)
             ),
         )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgpack
+
 from farm.records import Filament, iso_ms
 from farm.results import Rejected
 
@@ -45,9 +47,23 @@ def record(
         return
     filament.remaining += remaining_delta
     filament.reserved += reserved_delta
-    filament.ledger.append(
-        (index, at_ms, kind, job_id, remaining_delta, reserved_delta, filament.remaining, filament.reserved)
-    )
+    remaining, reserved = filament.remaining, filament.reserved
+    entry = (index, at_ms, kind, job_id, remaining_delta, reserved_delta, remaining, reserved)
+    filament.ledger.append(entry)
+    filament.ledger_blob += _pack(entry)
+
+
+_pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+
+
+def load(filament: Filament, blob: bytes) -> None:
+    """Give `filament` the entries of a snapshot's blob (checked later by chain_refusal)."""
+    unpacker = msgpack.Unpacker(raw=False, use_list=False, max_buffer_size=max(len(blob), 1))
+    unpacker.feed(blob)
+    filament.ledger = list(unpacker)
+    filament.ledger_blob = bytearray(blob)
+    if any(type(entry) is not tuple or len(entry) != 8 for entry in filament.ledger):
+        raise ValueError(f"filament {filament.id}: a ledger entry is not 8 values")
 
 
 def open_spool(filament: Filament, index: int, at_ms: int) -> None:
@@ -74,11 +90,12 @@ def adjust(filament: Filament, remaining: int, index: int, at_ms: int) -> None:
     record(filament, ADJUST, None, remaining - filament.remaining, 0, index, at_ms)
 
 
-def entry_to_dict(entry: Entry) -> dict[str, Any]:
+def entry_to_dict(entry: Entry, at: str | None = None) -> dict[str, Any]:
+    """The entry's JSON shape; `at` is its time already formatted, when the caller has it."""
     index, at_ms, kind, job_id, remaining_delta, reserved_delta, remaining_after, reserved_after = entry
     return {
         "index": index,
-        "at": iso_ms(at_ms),
+        "at": at or iso_ms(at_ms),
         "kind": KINDS[kind],
         "job_id": job_id,
         "remaining_delta": remaining_delta,

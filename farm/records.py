@@ -14,8 +14,20 @@ MAX_AT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant IS
 
 
 def iso_ms(at_ms: int) -> str:
-    """`at_ms` (ms since the epoch, UTC) as ISO 8601 with milliseconds and a "Z"; arithmetic, no clock."""
-    return (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
+    """`at_ms` (ms since the epoch, UTC) as ISO 8601 with milliseconds and a "Z"; arithmetic, no clock.
+
+    One command stamps several things with its one time (a job's ended_at, its ledger entries' at), so the
+    last answer is remembered: a pure function's memo, the same on every node."""
+    global _last_iso
+    last = _last_iso  # one read: the pair is replaced whole, never changed in place
+    if last[0] == at_ms:
+        return last[1]
+    text = (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
+    _last_iso = (at_ms, text)
+    return text
+
+
+_last_iso: tuple[int, str] = (-1, "")
 
 
 class Printer:
@@ -81,7 +93,17 @@ class Printer:
 
 
 class Filament:
-    __slots__ = ("color", "id", "ledger", "low_stock_threshold", "remaining", "reserved", "total", "type")
+    __slots__ = (
+        "color",
+        "id",
+        "ledger",
+        "ledger_blob",
+        "low_stock_threshold",
+        "remaining",
+        "reserved",
+        "total",
+        "type",
+    )
 
     def __init__(
         self,
@@ -105,6 +127,9 @@ class Filament:
         # invariant: every change of remaining/reserved, oldest first, as farm.ledger entries whose
         # after-values chain to (remaining, reserved); written only by farm/ledger.py
         self.ledger: list[tuple[int, int, int, str | None, int, int, int, int]] = []
+        # invariant: the same entries msgpack-encoded back to back, as the snapshot stores them (a snapshot
+        # then copies bytes instead of encoding every entry again)
+        self.ledger_blob = bytearray()
 
     @property
     def available(self) -> int:

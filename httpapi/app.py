@@ -19,6 +19,14 @@ from httpapi.jobs import JobResource, JobsResource, JobStatusResource
 from httpapi.ops import HealthResource, MetricsResource, OpenApiResource, ReadyResource
 from httpapi.printers import PrinterResource, PrintersResource
 from httpapi.timing import TimingMiddleware
+from httpapi.workflow import (
+    ClearBedResource,
+    FilamentLedgerResource,
+    JobProgressResource,
+    JobRetryResource,
+    PrinterQueueResource,
+    StatsResource,
+)
 
 
 def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon.asgi.App:
@@ -33,6 +41,12 @@ def create_app(bridge: Bridge, *, sse_heartbeat_seconds: float = 15.0) -> falcon
     app.add_route("/api/v1/print_jobs/{job_id}", JobResource(bridge))
     app.add_route("/api/v1/print_jobs/{job_id}/status", JobStatusResource(bridge))
     app.add_route("/api/v1/events", EventsResource(bridge, sse_heartbeat_seconds))
+    app.add_route("/api/v1/printers/{printer_id}/queue", PrinterQueueResource(bridge))
+    app.add_route("/api/v1/printers/{printer_id}/clear-bed", ClearBedResource(bridge))
+    app.add_route("/api/v1/print_jobs/{job_id}/progress", JobProgressResource(bridge))
+    app.add_route("/api/v1/print_jobs/{job_id}/retry", JobRetryResource(bridge))
+    app.add_route("/api/v1/filaments/{filament_id}/ledger", FilamentLedgerResource(bridge))
+    app.add_route("/api/v1/stats", StatsResource(bridge))
 
     app.add_route("/join", JoinResource(bridge))
     app.add_route("/raft/state", RaftStateResource(bridge))

@@ -30,6 +30,7 @@ class FilamentsResource:
             color=v.text_field(body, "color"),
             total_weight_in_grams=v.weight_field(body, "total_weight_in_grams"),
             remaining_weight_in_grams=v.weight_field(body, "remaining_weight_in_grams"),
+            low_stock_threshold_in_grams=v.weight_field(body, "low_stock_threshold_in_grams", required=False),
         )
         outcome = await self._bridge.write(command, v.idempotency_key(req))
         send_created(resp, outcome, COLLECTION, command.id)
@@ -51,6 +52,7 @@ class FilamentResource:
             color=v.text_field(body, "color", required=False),
             total_weight_in_grams=v.weight_field(body, "total_weight_in_grams", required=False),
             remaining_weight_in_grams=v.weight_field(body, "remaining_weight_in_grams", required=False),
+            low_stock_threshold_in_grams=v.weight_field(body, "low_stock_threshold_in_grams", required=False),
         )
         key = v.idempotency_key(req)
         v.path_id_exists_or_404(filament_id, "filament")

@@ -19,6 +19,7 @@ from httpapi.openapi_components import (
     ref,
     schema,
 )
+from httpapi.openapi_workflow import extend as extend_with_the_workflow
 from httpapi.validation import (
     ADDR_PATTERN,
     MAX_INDEX,
@@ -387,7 +388,7 @@ def _paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    return {
+    return extend_with_the_workflow({
         "openapi": "3.1.0",
         "info": {
             "title": "printfarm",
@@ -402,4 +403,4 @@ def document() -> dict[str, Any]:
             "parameters": PARAMETERS,
             "responses": RESPONSES,
         },
-    }
+    })

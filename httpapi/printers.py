@@ -6,6 +6,7 @@ import falcon.asgi
 
 from farm.commands import CreatePrinter, DeletePrinter, UpdatePrinter
 from farm.queries import GetPrinter, ListPrinters
+from farm.validation import check_flag
 from httpapi import validation as v
 from httpapi.bridge import Bridge
 from httpapi.responses import send_created, send_no_content, send_outcome, send_page
@@ -47,6 +48,7 @@ class PrinterResource:
             id=printer_id,
             company=v.text_field(body, "company", required=False),
             model=v.text_field(body, "model", required=False),
+            maintenance=v.checked_field(body, "maintenance", check_flag),
         )
         key = v.idempotency_key(req)
         v.path_id_exists_or_404(printer_id, "printer")

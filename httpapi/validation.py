@@ -91,6 +91,12 @@ def weight_field(body: dict[str, Any], name: str, required: bool = True) -> int 
     return _absent(name, required) if value is _MISSING else _checked(check_weight, value, name)
 
 
+def checked_field(body: dict[str, Any], name: str, check: Check, required: bool = False) -> Any:
+    """A body field checked by one of the farm's own rules (farm/validation.py); None when absent."""
+    value = body.get(name, _MISSING)
+    return _absent(name, required) if value is _MISSING else _checked(check, value, name)
+
+
 def status_value(value: Any, name: str = "status") -> str:
     return _checked(check_status, value, name)
 

@@ -17,6 +17,7 @@ from farm.results import Ok, Rejected
 from httpapi.bridge import NoLeader
 from raft.storage import DiskFailure
 from tests.support.cluster import free_ports
+from tests.support.seed import PRINTER_WORKFLOW
 
 
 def options(tmp_path: Path, node_id: str, **kwargs: Any) -> NodeOptions:
@@ -134,7 +135,7 @@ def test_followers_forward_writes_once_per_key_and_serve_events(tmp_path: Path) 
             stream = await follower.bridge.open_events(follower.state_machine.applied_index)
             first = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
             again = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-1")
-            assert first == again == Ok({"id": "p1", "company": "HP", "model": "L12"})
+            assert first == again == Ok({"id": "p1", "company": "HP", "model": "L12", **PRINTER_WORKFLOW})
             refused = await follower.bridge.write(CreatePrinter("p1", "HP", "L12"), "key-2")
             assert isinstance(refused, Rejected) and refused.code == "already_exists"
             frame = (await stream.read(5)).decode()

@@ -21,6 +21,7 @@ from farm.results import Ok, Page, Rejected
 from farm.state import FarmState
 from raft.codec import encode_conf_change
 from raft.types import ConfChange, ConfChangeKind, Entry, EntryKind, Member, Membership, Snapshot
+from tests.support.seed import PRINTER_WORKFLOW
 
 BOOT = Snapshot(1, 1, Membership((Member("n1", "a1", True),)))
 
@@ -66,7 +67,7 @@ def test_a_write_waiter_gets_its_outcome_whether_it_arrives_before_or_after_the_
         early = asyncio.ensure_future(actor.ask(AwaitApplied(2, 1), 5))
         await asyncio.sleep(0)
         await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 1, "p1"))))
-        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12", **PRINTER_WORKFLOW})
         late = await actor.ask(AwaitApplied(3, 1), 5)
         assert isinstance(late, Rejected) and late.code == "already_exists"
         assert actor.applied_index == 3
@@ -86,7 +87,7 @@ def test_a_reply_future_handed_over_by_tell_is_answered_directly() -> None:
         actor.tell(AwaitApplied(3, 1, replaced))
         await actor.deliver(Apply((printer_entry(2, 1, "p1"), printer_entry(3, 2, "p2"))))
         actor.tell(AwaitApplied(2, 1, late))  # after the apply: answered from the recent outcomes
-        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        assert await early == Ok({"id": "p1", "company": "HP", "model": "L12", **PRINTER_WORKFLOW})
         assert await late == await early
         with pytest.raises(LeadershipLost):
             await replaced
@@ -133,7 +134,7 @@ def test_reads_wait_for_their_read_index() -> None:
         assert isinstance(stale, Rejected) and stale.code == "not_found"
         assert not read.done()
         await actor.deliver(Apply((printer_entry(2, 1, "p1"),)))
-        assert await read == Ok({"id": "p1", "company": "HP", "model": "L12"})
+        assert await read == Ok({"id": "p1", "company": "HP", "model": "L12", **PRINTER_WORKFLOW})
         await actor.stop()
 
     run(scenario())

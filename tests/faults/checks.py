@@ -2,9 +2,11 @@
 
 - every node holds the same jobs and filaments (compared field by field), with no duplicate ids;
 - every acknowledged job creation is present on every node, every acknowledged final status is kept;
-- the filament ledger is exact on every node: remaining = initial - used of its jobs, reserved = summed
-  weight of its Queued/Running/Paused jobs, 0 <= reserved <= remaining <= total,
-  available = remaining - reserved;
+- the filament ledger is exact on every node: remaining = initial - used of its jobs (active ones included:
+  reported usage is consumed at once), reserved = summed weight of its Queued/Running/Paused jobs less what
+  they used, 0 <= reserved <= remaining <= total, available = remaining - reserved;
+- each spool's ledger entries chain exactly to its grams, are the same on every node, and account for every
+  job: one reserve of its weight, consumes summing to what it used, and a release of the rest once it ended;
 - the whole history, with each node's final copy appended as reads, is linearizable under both models.
 """
 
@@ -166,8 +168,12 @@ def check_ledger(farm: Farm, copies: Copies, findings: Findings) -> None:
                 findings.problems.append(f"{node_id}: filament {fid} is missing")
                 continue
             mine = [j for j in jobs.values() if j["filament_id"] == fid]
-            used = sum(j.get("used_weight_in_grams") or 0 for j in mine if j["status"] not in ACTIVE)
-            reserved = sum(j["print_weight_in_grams"] for j in mine if j["status"] in ACTIVE)
+            used = sum(j.get("used_weight_in_grams") or 0 for j in mine)
+            reserved = sum(
+                j["print_weight_in_grams"] - (j.get("used_weight_in_grams") or 0)
+                for j in mine
+                if j["status"] in ACTIVE
+            )
             expect = {"remaining_weight_in_grams": farm.initial[fid] - used,
                       "reserved_weight_in_grams": reserved,
                       "available_weight_in_grams": farm.initial[fid] - used - reserved}
@@ -177,6 +183,57 @@ def check_ledger(farm: Farm, copies: Copies, findings: Findings) -> None:
             if not 0 <= fil["reserved_weight_in_grams"] <= fil["remaining_weight_in_grams"] \
                     <= fil["total_weight_in_grams"]:
                 findings.problems.append(f"{node_id}: filament {fid} out of bounds: {fil}")
+
+
+def check_ledger_entries(cluster: Cluster, farm: Farm, copies: Copies, findings: Findings) -> None:
+    """Every node's ledger of every spool: the same entries, chained exactly, one account per job."""
+    for fid in farm.filaments:
+        seen: dict[str, list[dict[str, Any]]] = {}
+        for node in cluster.nodes:
+            reply = node.get(f"/api/v1/filaments/{fid}/ledger?consistency=stale", timeout=30)
+            if reply.status != 200:
+                findings.problems.append(f"{node.node_id}: ledger of {fid} answered {reply.status}")
+                continue
+            entries = seen[node.node_id] = reply.json()
+            jobs, filaments = copies[node.node_id]
+            problems = _ledger_problems(fid, entries, jobs, filaments)
+            findings.problems += [f"{node.node_id}: {problem}" for problem in problems]
+        if len({repr(entries) for entries in seen.values()}) > 1:
+            findings.problems.append(f"the ledger of {fid} differs between nodes")
+
+
+def _ledger_problems(
+    fid: str, entries: list[dict[str, Any]], jobs: dict[str, dict[str, Any]], filaments: dict[str, Any]
+) -> list[str]:
+    problems = []
+    remaining = reserved = 0
+    per_job: dict[str, dict[str, int]] = {}
+    for position, entry in enumerate(entries):
+        remaining += entry["remaining_delta"]
+        reserved += entry["reserved_delta"]
+        chained = (entry["remaining_after"], entry["reserved_after"]) == (remaining, reserved)
+        if not chained or not 0 <= reserved <= remaining:
+            problems.append(f"ledger of {fid} breaks its chain at entry {position}: {entry}")
+            break
+        if entry["job_id"] is not None:
+            account = per_job.setdefault(entry["job_id"], {"reserve": 0, "consume": 0, "release": 0})
+            account[entry["kind"]] += abs(entry["reserved_delta"])
+    fil = filaments.get(fid)
+    shown = None if fil is None else (fil["remaining_weight_in_grams"], fil["reserved_weight_in_grams"])
+    if shown is not None and (remaining, reserved) != shown:
+        problems.append(f"ledger of {fid} ends at {(remaining, reserved)}, the spool shows {shown}")
+    for job in (j for j in jobs.values() if j["filament_id"] == fid):
+        used = job.get("used_weight_in_grams") or 0
+        ended = job["status"] not in ACTIVE
+        expected = {
+            "reserve": job["print_weight_in_grams"],
+            "consume": used,
+            "release": job["print_weight_in_grams"] - used if ended else 0,
+        }
+        account = per_job.get(job["job_id"], dict.fromkeys(expected, 0))
+        if account != expected:
+            problems.append(f"ledger of {fid} accounts job {job['job_id']} as {account}, not {expected}")
+    return problems
 
 
 def check_history(history: History, farm: Farm, findings: Findings, seconds: float = 60.0) -> None:
@@ -211,5 +268,6 @@ def check_all(cluster: Cluster, history: History, farm: Farm, job_ids: list[str]
     compare_copies(copies, findings)
     check_acknowledged(history, copies, findings)
     check_ledger(farm, copies, findings)
+    check_ledger_entries(cluster, farm, copies, findings)
     check_history(history, farm, findings)
     return findings

@@ -1,8 +1,9 @@
 """Sequential specifications of printfarm's jobs and filaments, for the linearizability checker.
 
 Both follow API.md: the job status transition table, and the filament ledger (a Queued job reserves its
-weight; Done consumes it; Cancelled / Failed release the reservation and
-consume the reported `used_grams`, else 0).
+weight; grams reported by progress while it prints are consumed at once; Done consumes the rest; Cancelled /
+Failed consume the larger of the two reports and release the rest), and the bed rule (a job ending Done or
+Failed leaves its printer's bed not clear: no job starts there until the bed is cleared).
 Where a request could legally be refused for more than one reason (the API does not fix the order of its
 checks), every applicable refusal is accepted; the state is unchanged by any refusal.
 
@@ -11,7 +12,10 @@ checks), every applicable refusal is accepted; the state is unchanged by any ref
   without judging.
 - FilamentModel: one partition per filament holding its jobs too, so it judges the ledger exactly:
   reservations, consumption and refusals. With `exclusive_printers` (the workload never shares a printer
-  between filaments) it also judges printer_busy exactly.
+  between filaments) it also judges printer_busy exactly; with `judge_beds` also bed_not_clear (it holds its
+  printers' beds, and ClearBed operations belong to it). Without, a start may be refused bed_not_clear or
+  not: the fault runs leave clear-beds out of the history, whose indeterminate copies would multiply the
+  search without telling anything about the ledger.
 """
 
 from __future__ import annotations
@@ -67,6 +71,21 @@ class SetStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportUsage:
+    """PUT .../progress with used_grams: the grams a Running or Paused job has used so far."""
+
+    job_id: str
+    filament_id: str
+    used_grams: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearBed:
+    printer_id: str
+    filament_id: str  # the filament whose (exclusive) printer it is: the partition it belongs to
+
+
+@dataclass(frozen=True, slots=True)
 class ReadJob:
     job_id: str
     filament_id: str
@@ -83,7 +102,7 @@ class ReadSnapshot:
     job_ids: tuple[str, ...]
 
 
-JOB_INPUTS = (CreateJob, SetStatus, ReadJob)
+JOB_INPUTS = (CreateJob, SetStatus, ReadJob, ReportUsage)
 READS = (ReadFilament, ReadJob, ReadSnapshot)
 
 
@@ -93,6 +112,11 @@ READS = (ReadFilament, ReadJob, ReadSnapshot)
 @dataclass(frozen=True, slots=True)
 class Refused:
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cleared:
+    """A clear-bed's 204."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +201,7 @@ class Filament:
     remaining: int
     reserved: int
     jobs: Jobs = EMPTY_JOBS
+    dirty_beds: frozenset[str] = frozenset()  # its printers whose last job ended Done or Failed
 
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -195,8 +220,17 @@ def transition(job: Job, status: str, used_grams: int | None) -> Job | None:
     if status == "Done":
         return replace(job, status=status, used=job.weight)
     if status in ("Cancelled", "Failed"):
-        return replace(job, status=status, used=used_grams or 0)
+        return replace(job, status=status, used=max(used_grams or 0, job.used))
     return replace(job, status=status)
+
+
+def usage_refusal(job: Job, used_grams: int) -> str | None:
+    """Why a usage report is refused (the API's code), or None."""
+    if job.status not in OCCUPYING:
+        return "invalid_transition"
+    if not job.used <= used_grams <= job.weight:
+        return "invalid_field"
+    return None
 
 
 def _is_read_only(input: Any, output: Any) -> bool:
@@ -238,18 +272,33 @@ class JobModel:
                 results.append((after.view(), after))
             if input.status == "Running" and job.status != "Running":
                 results.append((Refused("printer_busy"), job))  # another job may hold the printer
+            if input.status == "Running" and job.status == "Queued":
+                results.append((Refused("bed_not_clear"), job))  # another job may have left a print
             return results
+        if isinstance(input, ReportUsage):
+            if job is None:
+                return [(Refused("not_found"), None)]
+            refusal = usage_refusal(job, input.used_grams)
+            if refusal is not None:
+                return [(Refused(refusal), job)]
+            reported = replace(job, used=input.used_grams)
+            return [(reported.view(), reported)]
         raise TypeError(f"not a job operation: {input!r}")
 
 
 class FilamentModel:
     """Per filament: absent (None) or a Filament with its jobs. Judges the ledger exactly."""
 
-    def __init__(self, printers: Iterable[str], exclusive_printers: bool = True) -> None:
+    def __init__(
+        self, printers: Iterable[str], exclusive_printers: bool = True, judge_beds: bool = False
+    ) -> None:
         self.printers = frozenset(printers)
         self.exclusive_printers = exclusive_printers
+        self.judge_beds = judge_beds
 
     def key(self, input: Any) -> Hashable | None:
+        if isinstance(input, ClearBed) and not self.judge_beds:
+            return None
         return getattr(input, "filament_id", None)
 
     def init(self, key: Hashable) -> Hashable:
@@ -281,7 +330,25 @@ class FilamentModel:
             return self._create_job(fil, input)
         if isinstance(input, SetStatus):
             return self._set_status(fil, input)
+        if isinstance(input, ReportUsage):
+            return self._report_usage(fil, input)
+        if isinstance(input, ClearBed):
+            if fil is None:
+                return [(Cleared(), fil)]  # its printer exists (set up outside the history): a clear bed
+            return [(Cleared(), replace(fil, dirty_beds=fil.dirty_beds - {input.printer_id}))]
         raise TypeError(f"not a filament operation: {input!r}")
+
+    def _report_usage(self, fil: Filament | None, op: ReportUsage) -> list[tuple[Any, Hashable]]:
+        job = None if fil is None else fil.job(op.job_id)
+        if fil is None or job is None:
+            return [(Refused("not_found"), fil)]
+        refusal = usage_refusal(job, op.used_grams)
+        if refusal is not None:
+            return [(Refused(refusal), fil)]
+        more = op.used_grams - job.used  # consumed at once, out of the job's own reservation
+        after = replace(job, used=op.used_grams)
+        return [(after.view(), replace(fil, remaining=fil.remaining - more, reserved=fil.reserved - more,
+                                       jobs=fil.with_job(op.job_id, after)))]
 
     def _create_job(self, fil: Filament | None, op: CreateJob) -> list[tuple[Any, Hashable]]:
         refusals = []
@@ -316,17 +383,24 @@ class FilamentModel:
         )
         if op.status == "Running" and busy:
             refusals.append("printer_busy")
+        starts = op.status == "Running" and job.status == "Queued"
+        if starts and self.judge_beds and job.printer_id in fil.dirty_beds:
+            refusals.append("bed_not_clear")
         results: list[tuple[Any, Hashable]] = [(Refused(code), fil) for code in refusals]
         if refusals or after is None:
             return results
         if op.status == "Running" and job.status != "Running" and not self.exclusive_printers:
             results.append((Refused("printer_busy"), fil))  # a job on another filament may hold the printer
-        remaining, reserved = fil.remaining, fil.reserved
+        if starts and (not self.judge_beds or not self.exclusive_printers):
+            results.append((Refused("bed_not_clear"), fil))  # a bed this model does not follow
+        remaining, reserved, dirty = fil.remaining, fil.reserved, fil.dirty_beds
         if job.status in ACTIVE and after.status not in ACTIVE:
-            reserved -= job.weight
-            remaining -= after.used
+            reserved -= job.weight - job.used  # what progress consumed already left the reservation
+            remaining -= after.used - job.used
+        if after.status in ("Done", "Failed"):
+            dirty = dirty | {job.printer_id}
         return [*results, (after.view(), replace(fil, remaining=remaining, reserved=reserved,
-                                                  jobs=fil.with_job(op.job_id, after)))]
+                                                  jobs=fil.with_job(op.job_id, after), dirty_beds=dirty))]
 
 
 def reachable(source: str, target: str) -> bool:
@@ -350,9 +424,11 @@ def drop_unapplied(ops: list[Operation], final: dict[str, JobView | Refused]) ->
     keeps the search from trying, at every step, both "it happened" and "it did not".
 
     Provably not applied by the end: a creation of a job that does not exist at the end; a status change
-    to T when the final status cannot be reached from T, or when it is the final (terminal) status but with
-    a different used weight, or when another, acknowledged operation is the one that made the job T (a
-    terminal status is entered once).
+    to T when the final status cannot be reached from T, or when it is the final (terminal) status but
+    with another used weight than it reported unless a usage report could explain the difference (the job
+    shows the larger of its reports), or when another, acknowledged
+    operation is the one that made the job T (a terminal status is entered once); a usage report of more
+    grams than the job shows at the end (used never goes down).
     """
     acknowledged_terminal = {
         (op.input.job_id, op.output.status)
@@ -360,14 +436,21 @@ def drop_unapplied(ops: list[Operation], final: dict[str, JobView | Refused]) ->
         if isinstance(op.input, SetStatus) and isinstance(op.output, JobView)
         and op.output.status not in ACTIVE
     }
+    reports = {(op.input.job_id, op.input.used_grams) for op in ops if isinstance(op.input, ReportUsage)}
     kept = []
     for op in ops:
         seen = final.get(getattr(op.input, "job_id", ""))
-        if op.ret is not None or seen is None or not isinstance(op.input, (CreateJob, SetStatus)):
+        writes = (CreateJob, SetStatus, ReportUsage)
+        if op.ret is not None or seen is None or not isinstance(op.input, writes):
             kept.append(op)
             continue
         if isinstance(seen, Refused):
             continue  # the job does not exist at the end: neither its creation nor a change took effect
+        if isinstance(op.input, ReportUsage):
+            if op.input.used_grams > seen.used:
+                continue
+            kept.append(op)
+            continue
         if isinstance(op.input, SetStatus):
             target, used = op.input.status, op.input.used_grams or 0
             if not reachable(target, seen.status):
@@ -375,7 +458,7 @@ def drop_unapplied(ops: list[Operation], final: dict[str, JobView | Refused]) ->
             if target == seen.status and target not in ACTIVE:
                 if (op.input.job_id, target) in acknowledged_terminal:
                     continue
-                if target != "Done" and used != seen.used:
+                if target != "Done" and used != seen.used and (op.input.job_id, seen.used) not in reports:
                     continue
         kept.append(op)
     return kept

@@ -23,6 +23,8 @@ from tests.faults.linearizability import (
 )
 from tests.faults.models import (
     STATUSES,
+    ClearBed,
+    Cleared,
     CreateFilament,
     CreateJob,
     FilamentModel,
@@ -33,6 +35,7 @@ from tests.faults.models import (
     ReadJob,
     ReadSnapshot,
     Refused,
+    ReportUsage,
     SetStatus,
     Snapshot,
     drop_unapplied,
@@ -187,6 +190,36 @@ def test_failed_job_consumes_the_reported_grams() -> None:
     assert verdict(FIL, wrong) is Verdict.ILLEGAL
 
 
+def test_reported_usage_is_consumed_at_once_and_counts_at_the_end() -> None:
+    ops = [
+        *SETUP,
+        run("Running", 10, 11),
+        op(1, ReportUsage("j", "f", 12), 12, 13, JobView("Running", 12)),
+        read_fil(14, 15, 88, 18),
+        run("Cancelled", 16, 17, JobView("Cancelled", 12), used=5),  # the larger report counts
+        read_fil(18, 19, 88, 0),
+    ]
+    assert both(ops) == (Verdict.OK, Verdict.OK)
+    wrong = [*ops[:-1], read_fil(18, 19, 95, 0)]  # as if the cancel's 5 g replaced the 12 g
+    assert verdict(FIL, wrong) is Verdict.ILLEGAL
+    going_down = [*ops[:4], op(1, ReportUsage("j", "f", 11), 14, 15, JobView("Running", 11))]
+    assert verdict(JOBS, going_down) is Verdict.ILLEGAL  # usage never goes down: that must be refused
+
+
+def test_bed_not_clear_is_judged_exactly_when_asked() -> None:
+    beds = FilamentModel(PRINTERS, judge_beds=True)
+    second = op(0, CreateJob("k", "f", "p1", 10), 4, 5, JobView("Queued"))
+    start_k = op(1, SetStatus("k", "f", "Running"), 14, 15, JobView("Running"))
+    ops = [*SETUP, second, run("Running", 10, 11), run("Done", 12, 13, JobView("Done", 30))]
+    assert verdict(beds, [*ops, start_k]) is Verdict.ILLEGAL  # the bed still holds j's print
+    refused = op(1, SetStatus("k", "f", "Running"), 14, 15, Refused("bed_not_clear"))
+    assert verdict(beds, [*ops, refused]) is Verdict.OK
+    cleared = op(2, ClearBed("p1", "f"), 13.5, 13.8, Cleared())
+    assert verdict(beds, [*ops, cleared, start_k]) is Verdict.OK
+    assert verdict(beds, [*ops, cleared, refused]) is Verdict.ILLEGAL
+    assert verdict(FIL, [*ops, start_k]) is verdict(FIL, [*ops, refused]) is Verdict.OK  # beds not followed
+
+
 def test_indeterminate_write_may_not_have_happened() -> None:
     history = [*SETUP, run("Running", 10, None), read_job(20, 21, JobView("Queued"))]
     assert both(history) == (Verdict.OK, Verdict.OK)
@@ -290,6 +323,8 @@ def _pick_input(rng: random.Random, filaments: list[str], jobs: dict[str, str]) 
     job_id = rng.choice(sorted(jobs))
     if roll < 0.55:
         return ReadJob(job_id, jobs[job_id])
+    if roll < 0.63:
+        return ReportUsage(job_id, jobs[job_id], rng.choice((0, 5, 12, 40)))
     status = rng.choice(STATUSES)
     used = rng.choice((None, 5)) if status == "Failed" else None
     return SetStatus(job_id, jobs[job_id], status, used)

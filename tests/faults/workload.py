@@ -21,6 +21,8 @@ from tests.faults.history import History, HttpClient, Indeterminate, NotSent, Re
 from tests.faults.models import (
     STATUSES,
     TRANSITIONS,
+    ClearBed,
+    Cleared,
     CreateFilament,
     CreateJob,
     FilamentView,
@@ -28,14 +30,17 @@ from tests.faults.models import (
     ReadFilament,
     ReadJob,
     Refused,
+    ReportUsage,
     SetStatus,
 )
 
 # refusals the models know; anything else from a 4xx is a workload bug or an API deviation
 MODEL_CODES = frozenset({
     "not_found", "already_exists", "unknown_printer", "unknown_filament", "insufficient_filament",
-    "invalid_transition", "printer_busy",
+    "invalid_transition", "printer_busy", "bed_not_clear",
 })
+# a usage report may also be refused for going down (another report got there first) or past the weight
+USAGE_CODES = MODEL_CODES | {"invalid_field"}
 
 
 class WorkloadBug(AssertionError):
@@ -102,6 +107,7 @@ class Workload:
     anomalies: list[str] = field(default_factory=list)
     jobs: list[tuple[str, str, str, int]] = field(default_factory=list)  # (job, filament, printer, weight)
     last_status: dict[str, str] = field(default_factory=dict)
+    reported: dict[str, int] = field(default_factory=dict)  # job -> grams used as last reported
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     _clients: dict[tuple[int, int], HttpClient] = field(default_factory=dict)
     _keys: int = 0
@@ -161,11 +167,11 @@ class Workload:
         return None
 
     @staticmethod
-    def _outcome(reply: Reply, view: Callable[[Any], Any]) -> Any:
+    def _outcome(reply: Reply, view: Callable[[Any], Any], codes: frozenset[str] = MODEL_CODES) -> Any:
         if reply.status >= 500:
             raise Unanswered(f"{reply.status} {reply.code}")
         if reply.status >= 400:
-            if reply.code not in MODEL_CODES:
+            if reply.code not in codes:
                 raise WorkloadBug(f"unexpected {reply.status} {reply.body[:300]!r}")
             return Refused(reply.code)
         return view(reply.json())
@@ -213,6 +219,24 @@ class Workload:
             return self._outcome(await client.request("PUT", path, None, headers), job_view)
 
         return await self.perform(worker, SetStatus(job_id, filament_id, status, used), attempt, write=True)
+
+    async def report_usage(self, worker: int, job_id: str, filament_id: str, used: int) -> Any:
+        path = f"/api/v1/print_jobs/{quote(job_id)}/progress"
+
+        async def attempt(client: HttpClient, headers: dict[str, str]) -> Any:
+            reply = await client.request("PUT", path, {"used_grams": used}, headers)
+            return self._outcome(reply, job_view, USAGE_CODES)
+
+        return await self.perform(worker, ReportUsage(job_id, filament_id, used), attempt, write=True)
+
+    async def clear_bed(self, worker: int, printer_id: str, filament_id: str) -> Any:
+        path = f"/api/v1/printers/{quote(printer_id)}/clear-bed"
+
+        async def attempt(client: HttpClient, headers: dict[str, str]) -> Any:
+            reply = await client.request("POST", path, None, headers)
+            return Cleared() if reply.status == 204 else self._outcome(reply, lambda b: b)
+
+        return await self.perform(worker, ClearBed(printer_id, filament_id), attempt, write=True)
 
     async def read_job(self, worker: int, job_id: str, filament_id: str, stale: bool = False) -> Any:
         path = f"/api/v1/print_jobs/{quote(job_id)}" + ("?consistency=stale" if stale else "")
@@ -291,11 +315,22 @@ class Workload:
             if isinstance(output, JobView):
                 self.last_status[job_id] = output.status
             return
-        job_id, fid, _, weight = rng.choice(self.jobs[-12:]) if rng.random() < 0.8 else rng.choice(self.jobs)
-        if roll < 0.35:
+        job_id, fid, printer, weight = (
+            rng.choice(self.jobs[-12:]) if rng.random() < 0.8 else rng.choice(self.jobs)
+        )
+        if roll < 0.3:
             await self.read_filament(number, fid)
-        elif roll < 0.55:
+        elif roll < 0.45:
             await self.read_job(number, job_id, fid)
+        elif roll < 0.5:
+            await self.clear_bed(number, printer, fid)
+        elif roll < 0.62 and (printing := self.printing()):
+            job_id, fid, _, weight = rng.choice(printing)
+            reported = self.reported.get(job_id, 0)
+            used = min(weight, reported + rng.randint(0, 10))
+            output = await self.report_usage(number, job_id, fid, used)
+            if isinstance(output, JobView):
+                self.reported[job_id] = max(reported, output.used)
         else:
             known = self.last_status.get(job_id, "Queued")
             choices = sorted(TRANSITIONS[known]) if TRANSITIONS[known] and rng.random() < 0.85 else STATUSES
@@ -305,6 +340,12 @@ class Workload:
             output = await self.set_status(number, job_id, fid, status, used)
             if isinstance(output, JobView):
                 self.last_status[job_id] = output.status
+                if output.status in ("Done", "Failed") and rng.random() < 0.7:
+                    await self.clear_bed(number, printer, fid)  # as an operator would, most of the time
+
+    def printing(self) -> list[tuple[str, str, str, int]]:
+        """Recent jobs last seen Running or Paused: the ones a usage report is for."""
+        return [job for job in self.jobs[-40:] if self.last_status.get(job[0]) in ("Running", "Paused")]
 
     async def run(self, duration: float | None = None) -> None:
         """Runs the workers until `stop` is set (or `duration` passes); in-flight operations finish."""

@@ -11,7 +11,7 @@ from httpapi.app import create_app
 from httpapi.bridge import NodeStopping, NoLeader, RequestTimeout
 from tests.httpapi import raw_asgi
 from tests.httpapi.fake_bridge import problem_of
-from tests.support.seed import FILAMENT, JOB, PRINTER
+from tests.support.seed import FILAMENT, JOB, PRINTER, PRINTER_WORKFLOW
 
 MAX_BODY = 64 * 1024
 
@@ -195,7 +195,9 @@ def test_unknown_routes_are_404_problems(client, path) -> None:
     [
         ("DELETE", "/api/v1/printers"),
         ("PUT", "/api/v1/filaments"),
-        ("PATCH", "/api/v1/print_jobs/job1"),
+        ("PUT", "/api/v1/print_jobs/job1"),
+        ("GET", "/api/v1/printers/p1/clear-bed"),
+        ("POST", "/api/v1/stats"),
         ("DELETE", "/api/v1/print_jobs/job1"),
         ("GET", "/api/v1/print_jobs/job1/status"),
         ("POST", "/raft/state"),
@@ -299,7 +301,7 @@ def test_no_leader_is_503_with_retry_after_for_writes_and_linearizable_reads(see
         assert _code(result) == (503, "no_leader")
         assert result.headers["retry-after"] == "1"
     stale = seeded.simulate_get("/api/v1/printers", params={"consistency": "stale"})
-    assert stale.status_code == 200 and stale.json == [PRINTER]
+    assert stale.status_code == 200 and stale.json == [{**PRINTER, **PRINTER_WORKFLOW, "queue_length": 1}]
 
 
 @pytest.mark.parametrize(

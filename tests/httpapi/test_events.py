@@ -14,7 +14,7 @@ from farm.results import Event
 from httpapi.app import create_app
 from tests.httpapi import raw_asgi
 from tests.httpapi.fake_bridge import FakeBridge, problem_of
-from tests.support.seed import FILAMENT, PRINTER
+from tests.support.seed import FILAMENT, PRINTER, PRINTER_WORKFLOW
 
 
 def _frames(text: str) -> list[dict[str, str]]:
@@ -72,15 +72,16 @@ _WRITES = [
 
 def test_each_event_is_one_frame_with_id_type_and_json_data() -> None:
     bridge = FakeBridge()
-    text = _collect(bridge, query="after=0", writes=_WRITES, until=lambda t: t.count("\n\n") >= 3)
+    text = _collect(bridge, query="after=0", writes=_WRITES, until=lambda t: t.count("\n\n") >= 4)
     frames = _frames(text)
-    assert [(f["id"], f["event"]) for f in frames] == [
+    assert [(f.get("id"), f["event"]) for f in frames] == [
         ("1", "printer.created"),
-        ("2", "filament.created"),
+        (None, "filament.created"),
+        ("2", "filament.ledger"),
         ("3", "printer.created"),
     ]
     first = json.loads(frames[0]["data"])
-    assert first == {"index": 1, "type": "printer.created", "data": PRINTER}
+    assert first == {"index": 1, "type": "printer.created", "data": {**PRINTER, **PRINTER_WORKFLOW}}
     assert text.endswith("\n\n")
 
 
@@ -89,9 +90,13 @@ def test_only_the_last_event_of_an_index_carries_the_id() -> None:
     job = {"job_id": "j1", "printer_id": "printer1", "filament_id": "f1", "print_weight_in_grams": 5}
     writes = [*_WRITES, ("/api/v1/print_jobs", job)]
     bridge = FakeBridge()
-    text = _collect(bridge, query="after=3", writes=writes, until=lambda t: t.count("\n\n") >= 2)
+    text = _collect(bridge, query="after=3", writes=writes, until=lambda t: t.count("\n\n") >= 3)
     frames = _frames(text)
-    assert [(f.get("id"), f["event"]) for f in frames] == [(None, "job.created"), ("4", "filament.updated")]
+    assert [(f.get("id"), f["event"]) for f in frames] == [
+        (None, "job.created"),
+        (None, "filament.updated"),
+        ("4", "filament.ledger"),
+    ]
     assert bridge.event_subscriptions == [3]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from farm.commands import CreatePrinter, DeletePrinter, SetJobStatus, UpdatePrinter
-from tests.support.seed import PRINTER
+from tests.support.seed import PRINTER, PRINTER_WORKFLOW
 
 
 def test_every_write_passes_its_key_to_the_bridge(seeded, bridge) -> None:
@@ -27,7 +27,11 @@ def test_a_retried_create_answers_the_first_result_and_applies_once(client, brid
     headers = {"Idempotency-Key": "create-p1"}
     first = client.simulate_post("/api/v1/printers", json=PRINTER, headers=headers)
     again = client.simulate_post("/api/v1/printers", json=PRINTER, headers=headers)
-    assert (first.status_code, first.json) == (again.status_code, again.json) == (201, PRINTER)
+    assert (
+        (first.status_code, first.json)
+        == (again.status_code, again.json)
+        == (201, {**PRINTER, **PRINTER_WORKFLOW})
+    )
     assert [e.type for e in bridge.published] == ["printer.created"]
     unkeyed = client.simulate_post("/api/v1/printers", json=PRINTER)
     assert unkeyed.status_code == 409

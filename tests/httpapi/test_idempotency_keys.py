@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.httpapi.fake_bridge import problem_of
-from tests.support.seed import FILAMENT, PRINTER
+from tests.support.seed import FILAMENT, PRINTER, PRINTER_WORKFLOW
 
 
 def test_a_key_reused_for_another_request_is_422_and_applies_nothing(client, bridge) -> None:
@@ -16,7 +16,7 @@ def test_a_key_reused_for_another_request_is_422_and_applies_nothing(client, bri
     assert client.simulate_get("/api/v1/filaments").json == []
     assert [e.type for e in bridge.published] == ["printer.created"]
     again = client.simulate_post("/api/v1/printers", json=PRINTER, headers=headers)
-    assert (again.status_code, again.json) == (201, PRINTER)
+    assert (again.status_code, again.json) == (201, {**PRINTER, **PRINTER_WORKFLOW})
 
 
 def test_keys_starting_with_a_tilde_are_reserved_for_the_cluster(client, bridge) -> None:

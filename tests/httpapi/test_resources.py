@@ -6,7 +6,7 @@ import pytest
 
 from farm.queries import GetFilament, GetPrinter, ListFilaments, ListJobs, ListPrinters
 from tests.httpapi.fake_bridge import problem_of
-from tests.support.seed import FILAMENT, PRINTER
+from tests.support.seed import FILAMENT, FILAMENT_WORKFLOW, PRINTER, PRINTER_WORKFLOW
 
 
 def _printer(i: int) -> dict:
@@ -51,9 +51,9 @@ def test_reads_pass_the_consistency_on(client, bridge, path, query, consistency)
 
 def test_printer_get_patch_delete(client) -> None:
     client.simulate_post("/api/v1/printers", json=PRINTER)
-    assert client.simulate_get("/api/v1/printers/printer1").json == PRINTER
+    assert client.simulate_get("/api/v1/printers/printer1").json == {**PRINTER, **PRINTER_WORKFLOW}
     patched = client.simulate_patch("/api/v1/printers/printer1", json={"model": "L14", "id": "ignored"})
-    assert patched.status_code == 200 and patched.json == {**PRINTER, "model": "L14"}
+    assert patched.status_code == 200 and patched.json == {**PRINTER, **PRINTER_WORKFLOW, "model": "L14"}
     assert client.simulate_get("/api/v1/printers/printer1").json["model"] == "L14"
     deleted = client.simulate_delete("/api/v1/printers/printer1")
     assert deleted.status_code == 204 and deleted.content == b""
@@ -64,7 +64,12 @@ def test_printer_get_patch_delete(client) -> None:
 def test_filament_get_patch_delete(client) -> None:
     client.simulate_post("/api/v1/filaments", json=FILAMENT)
     got = client.simulate_get("/api/v1/filaments/f1").json
-    assert got == {**FILAMENT, "reserved_weight_in_grams": 0, "available_weight_in_grams": 100}
+    assert got == {
+        **FILAMENT,
+        "reserved_weight_in_grams": 0,
+        "available_weight_in_grams": 100,
+        **FILAMENT_WORKFLOW,
+    }
     patched = client.simulate_patch(
         "/api/v1/filaments/f1", json={"color": "Red", "remaining_weight_in_grams": 80}
     )
@@ -101,4 +106,4 @@ def test_unknown_body_fields_are_ignored(client) -> None:
     result = client.simulate_post(
         "/api/v1/printers", json={**PRINTER, "colour": "green", "nested": {"a": [1]}}
     )
-    assert result.status_code == 201 and result.json == PRINTER
+    assert result.status_code == 201 and result.json == {**PRINTER, **PRINTER_WORKFLOW}

@@ -24,6 +24,11 @@ _SEMANTIC_422 = {
     ("unknown_filament", "filament_id"),
     ("invalid_field", "remaining_weight_in_grams"),
     ("invalid_field", "total_weight_in_grams"),
+    # the workflow's rules across fields or over time: a reason only with Failed; progress never goes down and
+    # used_grams never over the job's weight
+    ("invalid_field", "reason"),
+    ("invalid_field", "percent"),
+    ("invalid_field", "used_grams"),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.seed import FILAMENT, JOB, PRINTER
+from tests.support.seed import FILAMENT, FILAMENT_WORKFLOW, JOB, PRINTER, PRINTER_WORKFLOW
 
 
 def test_the_seed_walkthrough(client, bridge) -> None:
@@ -19,8 +19,8 @@ def test_the_seed_walkthrough(client, bridge) -> None:
     created = client.simulate_post(
         "/api/v1/printers", body='{"id":"printer1","company":"HP","model":"L12"}', headers=headers
     )
-    assert created.status_code == 201 and created.json == PRINTER
-    assert client.simulate_get("/api/v1/printers").json == [PRINTER]
+    assert created.status_code == 201 and created.json == {**PRINTER, **PRINTER_WORKFLOW}
+    assert client.simulate_get("/api/v1/printers").json == [{**PRINTER, **PRINTER_WORKFLOW}]
 
     created = client.simulate_post(
         "/api/v1/filaments",
@@ -28,7 +28,12 @@ def test_the_seed_walkthrough(client, bridge) -> None:
         body='{"id":"f1","type":"PVC","color":"Black","total_weight_in_grams":100,"remaining_weight_in_grams":100}',
     )
     assert created.status_code == 201
-    assert created.json == {**FILAMENT, "reserved_weight_in_grams": 0, "available_weight_in_grams": 100}
+    assert created.json == {
+        **FILAMENT,
+        "reserved_weight_in_grams": 0,
+        "available_weight_in_grams": 100,
+        **FILAMENT_WORKFLOW,
+    }
 
     created = client.simulate_post(
         "/api/v1/print_jobs",

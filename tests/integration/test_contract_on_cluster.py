@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from tests.support.cluster import Cluster, Node, wait_for
+from tests.support.seed import PRINTER_WORKFLOW
 
 pytestmark = pytest.mark.integration
 
 PRINTER = {"id": "p1", "company": "Prusa", "model": "MK4"}
+SHOWN = {**PRINTER, **PRINTER_WORKFLOW}  # what reads show: the seed's fields and the workflow's
 
 
 def read_events(
@@ -68,7 +70,7 @@ def test_a_retried_write_applies_once_across_a_leader_kill(cluster_factory: Call
     old_leader.start()
     wait_for(lambda: old_leader.state() == "Follower", 20, what="the old leader to rejoin as Follower")
     printers = wait_for(lambda: old_leader.get("/api/v1/printers?consistency=stale").json() or None, 20)
-    assert printers == [PRINTER]
+    assert printers == [SHOWN]
 
 
 def test_events_resume_after_a_reconnect_without_gaps(cluster_factory: Callable[..., Cluster]) -> None:
@@ -99,7 +101,7 @@ def test_without_a_majority_writes_answer_503_and_stale_reads_still_work(
     leader = cluster.wait_converged()
     assert leader.post("/api/v1/printers", PRINTER).status == 201
     lone = cluster.followers()[0]
-    wait_for(lambda: lone.get("/api/v1/printers?consistency=stale").json() == [PRINTER], 10)
+    wait_for(lambda: lone.get("/api/v1/printers?consistency=stale").json() == [SHOWN], 10)
     for node in cluster.running():
         if node is not lone:
             node.kill()
@@ -116,4 +118,4 @@ def test_without_a_majority_writes_answer_503_and_stale_reads_still_work(
     linearizable = lone.get("/api/v1/printers", timeout=10)
     assert linearizable.status == 503 and linearizable.json()["code"] == "no_leader"
     stale = lone.get("/api/v1/printers?consistency=stale")
-    assert (stale.status, stale.json()) == (200, [PRINTER])
+    assert (stale.status, stale.json()) == (200, [SHOWN])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.cluster import Cluster, Node, wait_for
-from tests.support.seed import FILAMENT, JOB, PRINTER
+from tests.support.seed import FILAMENT, JOB, PRINTER, PRINTER_WORKFLOW
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +40,8 @@ def test_seed_walkthrough_then_any_node_serves_writes(cluster_factory: Callable[
         assert reply.headers["content-type"].startswith("text/plain")
 
     reply = node1.post("/api/v1/printers", PRINTER)
-    assert reply.status == 201 and reply.json() == PRINTER
-    assert node1.get("/api/v1/printers").json() == [PRINTER]
+    assert reply.status == 201 and reply.json() == {**PRINTER, **PRINTER_WORKFLOW}
+    assert node1.get("/api/v1/printers").json() == [{**PRINTER, **PRINTER_WORKFLOW}]
 
     reply = node1.post("/api/v1/filaments", FILAMENT)
     assert reply.status == 201

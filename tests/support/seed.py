@@ -18,3 +18,13 @@ JOB = {
     "status": "Queued",
     "details": "mountain",
 }
+
+# what the farm's workflow adds to a new printer and a new spool (API.md, "The farm's workflow")
+PRINTER_WORKFLOW = {
+    "status": "idle",
+    "current_job_id": None,
+    "queue_length": 0,
+    "maintenance": False,
+    "bed_clear": True,
+}
+FILAMENT_WORKFLOW = {"low_stock_threshold_in_grams": None, "low_stock": False}
