@@ -11,7 +11,8 @@ state at exactly the applied index when `start` was called, while the parent kee
 encoding lands in another process; the parent pays the fork (page tables, a few ms per 100 MB) and copies of
 the pages it writes meanwhile.
 
-Threads and locks at fork: only the forking thread exists in the child. The child touches nothing another
+Threads, locks and signals at fork: only the forking thread exists in the child, and it drops the parent's
+signal handling (default actions, no wakeup fd). The child touches nothing another
 thread could have held: no logging, no asyncio, no ZeroMQ, no storage; it runs the encoder (pure Python and
 msgpack on objects only the loop thread mutates, and the loop thread is the one forking), writes the bytes to
 a pipe and leaves with os._exit (no atexit handlers, no finalizers, no ZeroMQ context teardown). Its
@@ -22,8 +23,10 @@ The parent reads the pipe and reaps the child in a worker thread, so the loop ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +59,15 @@ class ForkedBuild:
         return b"".join(chunks)
 
 
+def _forget_the_parents_signals() -> None:
+    """The parent's loop catches SIGINT/SIGTERM through a wakeup fd the child shares: a signal to the child
+    must end the child, not wake the parent's loop with a byte from another process."""
+    with contextlib.suppress(ValueError):  # only the main thread may; a loop in another thread set none
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+
+
 def can_fork() -> bool:
     return hasattr(os, "fork")
 
@@ -68,6 +80,7 @@ def start(encode: Callable[[], bytes]) -> ForkedBuild:
         code = 1
         try:
             gc.disable()
+            _forget_the_parents_signals()
             os.close(read_fd)
             data = memoryview(encode())
             while data:
