@@ -247,12 +247,21 @@ def jobs_show(job_id: str) -> None:
 @click.option("--weight", type=click.IntRange(0), required=True, help="Grams the print needs.")
 @click.option("--details", default=None)
 @click.option("--priority", type=click.IntRange(-100, 100), default=None, help="Higher runs first [0].")
+@click.option("--file", "gcode", default=None, help="G-code file in the printer's OctoPrint to print.")
 @guarded
 def jobs_add(
-    job_id: str, printer: str, filament: str, weight: int, details: str | None, priority: int | None
+    job_id: str,
+    printer: str,
+    filament: str,
+    weight: int,
+    details: str | None,
+    priority: int | None,
+    gcode: str | None,
 ) -> None:
     """Queue a print job; its weight is reserved on the spool."""
-    extra = {} if priority is None else {"priority": priority}
+    extra: dict[str, Any] = {} if priority is None else {"priority": priority}
+    if gcode is not None:
+        extra["file"] = gcode
     _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details, **extra), output.block)
 
 
@@ -306,6 +315,22 @@ def printers_clear_bed(printer_id: str) -> None:
 def printers_maintenance(printer_id: str, state: str) -> None:
     """Take a printer out of service (on) or back into it (off)."""
     _call(lambda farm: farm.update_printer(printer_id, maintenance=state == "on"), output.block)
+
+
+@printers.command("connect")
+@click.argument("printer_id")
+@click.option("--octoprint", "url", default=None, metavar="URL", help="The printer's OctoPrint, http(s)://HOST:PORT.")
+@click.option("--api-key", "api_key", default=None, envvar="OCTOPRINT_API_KEY", help="OctoPrint's API key.")
+@click.option("--off", is_flag=True, help="Remove the printer's connection.")
+@guarded
+def printers_connect(printer_id: str, url: str | None, api_key: str | None, off: bool) -> None:
+    """Connect a printer to its OctoPrint (the leader then dispatches its queue), or --off to disconnect."""
+    if off == (url is not None):
+        raise click.UsageError("give --octoprint URL and --api-key, or --off")
+    if not off and not api_key:
+        raise click.UsageError("--api-key (or OCTOPRINT_API_KEY) is needed with --octoprint")
+    connection = None if off else {"kind": "octoprint", "url": url, "api_key": api_key}
+    _call(lambda farm: farm.update_printer(printer_id, connection=connection), output.block)
 
 
 @jobs.command("progress")
