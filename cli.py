@@ -87,7 +87,8 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
     type=click.IntRange(0, None),
     default=5_000,
     show_default=True,
-    help="Log entries kept before each snapshot, so a briefly lagging follower catches up from the log.",
+    help="Log entries kept before each snapshot (at most 32 MiB of them), so a briefly lagging follower"
+    " catches up from the log.",
 )
 @click.option("--peer-addr-override", "overrides", multiple=True, hidden=True, callback=_parse_overrides)
 @click.option(

@@ -4,7 +4,7 @@ The backlog is one list of encoded SSE frames; a stream is only a cursor into it
 of its own and publishing costs the same whatever the number of streams (the old per-stream queues encoded and
 copied every event once per stream). Bounds:
 - the backlog keeps at most `backlog_events` frames and `backlog_bytes` bytes (whole log indexes are evicted,
-  oldest first); `floor` is the highest index whose events are gone;
+  oldest first, and an evicted frame is released at once); `floor` is the highest index whose events are gone;
 - a stream may lag `stream_lag` frames behind the newest (plus what it was owed when it subscribed): past that
   or once its next frame is evicted, it is dropped and ends with an explicit `event: dropped` frame;
 - at most `max_streams` streams at once; one more is refused (TooManyStreams: 503 with Retry-After).
@@ -24,7 +24,7 @@ from httpapi.sse import dropped_frame, encode_event, reset_frame
 
 MAX_STREAMS = 256
 BACKLOG_EVENTS = 10_000
-BACKLOG_BYTES = 8 * 1024 * 1024
+BACKLOG_BYTES = 8 * 1024 * 1024  # the frames held, whatever their count
 STREAM_LAG = 4096  # frames a stream may fall behind (about 4 s at 1,000 writes/s) before it is dropped
 READ_BATCH = 512  # frames handed to a stream in one write at most
 # Streams are woken at most this often: at 1,000 writes/s each stream then writes ~10 events per send instead
@@ -232,6 +232,9 @@ class EventFanout:
             index = indexes[self._start]
             while self._start < len(indexes) and indexes[self._start] == index:  # whole indexes only
                 self.backlog_size -= len(self._frames[self._start])
+                # Release the frame now: the lists are only cut in bulk below, and until then the evicted
+                # frames stayed referenced (4,096 x 64 KiB events held far more than the byte budget).
+                self._frames[self._start] = b""
                 self._start += 1
             self.floor = max(self.floor, index)
         if self._start > 4096 and self._start * 2 > len(indexes):

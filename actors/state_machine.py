@@ -32,6 +32,11 @@ from raft.types import Entry, EntryKind, Membership, Snapshot
 log = logging.getLogger(__name__)
 
 RECENT_RESULTS = 4096  # outcomes kept for a write waiter that arrives just after its entry applied
+# ... and at most about this many bytes of them: an outcome can hold a whole 64 KiB object, and 4,096 of them
+# held ~120 MiB in a create/delete loop. An outcome is weighed by its entry's bytes (what it can have brought
+# into the process that the live state no longer holds) plus RECENT_OVERHEAD for the objects themselves.
+RECENT_RESULTS_BYTES = 8 * 1024 * 1024
+RECENT_OVERHEAD = 256
 
 
 class LeadershipLost(Exception):
@@ -112,7 +117,9 @@ class StateMachineActor(Actor):
         self._snapshotting = False
         self._fork_snapshots = fork_snapshots
         self.last_snapshot_build_seconds = 0.0
-        self._recent: OrderedDict[int, tuple[int, Outcome]] = OrderedDict()
+        # index -> (term, outcome, weight); invariant: _recent_bytes is the summed weight
+        self._recent: OrderedDict[int, tuple[int, Outcome, int]] = OrderedDict()
+        self._recent_bytes = 0
         self._writes: dict[int, list[tuple[int, asyncio.Future[Any]]]] = {}
         self._reads: list[tuple[int, int, Query, asyncio.Future[Any]]] = []
         self._read_seq = itertools.count()
@@ -164,7 +171,7 @@ class StateMachineActor(Actor):
             self.state_size.applied(len(entry.data))
             self.applied_index = entry.index
             self.applied_term = entry.term
-            self._remember(entry.index, entry.term, outcome)
+            self._remember(entry.index, entry.term, outcome, len(entry.data))
             for term, future in self._writes.pop(entry.index, ()):
                 if term == entry.term:
                     resolve(future, outcome)
@@ -190,10 +197,14 @@ class StateMachineActor(Actor):
             self.events.publish(event)
         return applied.outcome
 
-    def _remember(self, index: int, term: int, outcome: Outcome) -> None:
-        self._recent[index] = (term, outcome)
-        while len(self._recent) > RECENT_RESULTS:
-            self._recent.popitem(last=False)
+    def _remember(self, index: int, term: int, outcome: Outcome, entry_bytes: int) -> None:
+        weight = entry_bytes + RECENT_OVERHEAD
+        recent = self._recent
+        recent[index] = (term, outcome, weight)
+        self._recent_bytes += weight
+        # the newest is always kept, even alone over the budget: its waiter is the likeliest to come
+        while len(recent) > 1 and (len(recent) > RECENT_RESULTS or self._recent_bytes > RECENT_RESULTS_BYTES):
+            self._recent_bytes -= recent.popitem(last=False)[1][2]
 
     async def _install(self, snapshot: Snapshot) -> None:
         """A snapshot the leader sent: decoded off the loop (further messages wait in the mailbox)."""
@@ -217,6 +228,7 @@ class StateMachineActor(Actor):
         # The bootstrap snapshot holds no farm at all: no change, hence no event, came before it.
         self.events.restored(snapshot.index if snapshot.data else 0)
         self._recent.clear()
+        self._recent_bytes = 0
         log.info("%s: restored the farm from a snapshot at index %d", self.name, snapshot.index)
         self._fail_writes(
             LeadershipLost(f"a snapshot at {snapshot.index} replaced the entries: outcome unknown"),

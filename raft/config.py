@@ -21,6 +21,9 @@ class RaftConfig:
     # Entries kept before a snapshot's index when compacting (etcd keeps 5,000): a follower that lagged
     # briefly catches up from the log instead of needing the whole snapshot.
     compaction_tail: int = 0
+    # ... and at most this many bytes of entry data (newest first): 5,000 entries of 64 KiB would keep
+    # ~320 MiB in memory after every snapshot; a follower further behind gets the snapshot instead.
+    compaction_tail_bytes: int = 32 * 1024 * 1024
     incarnation: str = ""  # this node's data dir (raft/incarnation.py); "" = not known (older data dirs)
 
     def __post_init__(self) -> None:
@@ -33,3 +36,5 @@ class RaftConfig:
             < 1
         ):
             raise ValueError("batch, window and chunk limits must be positive")
+        if self.compaction_tail < 0 or self.compaction_tail_bytes < 0:
+            raise ValueError("the compaction tail's bounds must not be negative")

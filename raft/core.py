@@ -288,7 +288,7 @@ class RaftNode(
         if not same_members(snapshot.membership, self._configs.at(index)):
             raise ValueError(f"snapshot at {index} carries a membership that was not in force there")
         self._last_snapshot = snapshot
-        point = index - self.config.compaction_tail
+        point = self.log.tail_start(index, self.config.compaction_tail, self.config.compaction_tail_bytes)
         if point > self.log.snapshot_index:
             self.log.compact(point)
             self._configs.compact_to(point)

@@ -176,6 +176,20 @@ class RaftLog:
         self.persist_from = snapshot.index + 1
         self.pending_snapshot = snapshot
 
+    def tail_start(self, index: int, max_count: int, max_bytes: int) -> int:
+        """The index after which at most `max_count` entries and `max_bytes` bytes of data up to `index`
+        are kept (the newest ones); `index` itself if none fit."""
+        start = index
+        floor = max(index - max_count, self.snapshot_index)
+        held = 0
+        entries, base = self.entries, self.snapshot_index + 1
+        while start > floor:
+            held += len(entries[start - base].data)
+            if held > max_bytes:
+                break
+            start -= 1
+        return start
+
     def compact(self, index: int) -> None:
         """Forget entries up to `index` (handed out to apply, hence durable)."""
         term = self.term(index)

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from actors.state_machine import (
+    RECENT_RESULTS_BYTES,
     Apply,
     AwaitApplied,
     LeadershipLost,
@@ -29,6 +30,11 @@ BOOT = Snapshot(1, 1, Membership((Member("n1", "a1", True),)))
 def printer_entry(index: int, term: int, printer_id: str, key: str | None = None) -> Entry:
     data = encode_proposal(encode_command(CreatePrinter(printer_id, "HP", "L12")), 1_700_000_000_000, key)
     return Entry(term, index, EntryKind.NORMAL, data)
+
+
+def big_printer_entry(index: int, printer_id: str, size: int) -> Entry:
+    command = encode_command(CreatePrinter(printer_id, "x" * size, "L12"))
+    return Entry(1, index, EntryKind.NORMAL, encode_proposal(command, 1_700_000_000_000, None))
 
 
 def printers_in(outcome: object) -> list[str]:
@@ -241,6 +247,29 @@ def test_a_gap_in_committed_entries_crashes_loudly() -> None:
             while not crashes:
                 await asyncio.sleep(0.001)
         assert "gap" in str(crashes[0])
+        await actor.stop()
+
+    run(scenario())
+
+
+def test_the_recent_outcomes_have_a_byte_budget_and_the_newest_still_answers_a_late_waiter() -> None:
+    """4,096 outcomes of 64 KiB objects held ~120 MiB: the cache is bounded by bytes too, oldest first."""
+
+    async def scenario() -> None:
+        actor, _ = make()
+        size = 64 * 1024
+        count = RECENT_RESULTS_BYTES // size + 64
+        for index in range(2, 2 + count):
+            await actor.deliver(Apply((big_printer_entry(index, f"p{index}", size),)))
+        last = 1 + count
+        assert (await actor.ask(QueryAt(GetPrinter(f"p{last}"), 0), 5)).value["id"] == f"p{last}"
+        assert actor._recent_bytes == sum(weight for _, _, weight in actor._recent.values())
+        assert size * 8 < actor._recent_bytes <= RECENT_RESULTS_BYTES
+        assert len(actor._recent) < count
+        late = await actor.ask(AwaitApplied(last, 1), 5)
+        assert isinstance(late, Ok) and late.value["id"] == f"p{last}"
+        with pytest.raises(LeadershipLost, match="outcome unknown"):
+            await actor.ask(AwaitApplied(2, 1), 5)
         await actor.stop()
 
     run(scenario())

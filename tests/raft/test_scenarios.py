@@ -492,3 +492,18 @@ def test_a_restarted_node_recovers_from_durable_state_only() -> None:
     assert n2.last_index == leader.last_index and n2.term == leader.term
     settle(cluster, 3)
     assert cluster.nodes["n2"].app.items == cluster.nodes["n1"].app.items
+
+
+def test_the_compaction_tail_is_bounded_by_bytes_too() -> None:
+    """5,000 entries of 64 KiB would keep ~320 MiB in memory after every snapshot: the tail also stops at
+    `compaction_tail_bytes`, newest entries kept first."""
+    cluster = Cluster(IDS, compaction_tail=60, compaction_tail_bytes=1000)
+    leader = cluster.elect("n1")
+    for value in range(40):
+        leader.propose(b"%0100d" % value)  # 100 bytes each
+    cluster.stabilize()
+    cluster.compact("n1")
+    snapshot_index = leader._last_snapshot.index
+    assert leader.log.snapshot_index == snapshot_index - 10
+    kept = leader.log.slice(leader.log.snapshot_index + 1, snapshot_index + 1)
+    assert sum(len(entry.data) for entry in kept) == 1000
