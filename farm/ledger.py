@@ -17,7 +17,7 @@ from typing import Any
 
 import msgpack
 
-from farm.records import Filament, iso_ms
+from farm.records import Filament, decode_ledger, iso_ms
 from farm.results import Rejected
 
 CREATE, RESERVE, RELEASE, CONSUME, ADJUST = range(5)
@@ -49,8 +49,10 @@ def record(
     filament.reserved += reserved_delta
     remaining, reserved = filament.remaining, filament.reserved
     entry = (index, at_ms, kind, job_id, remaining_delta, reserved_delta, remaining, reserved)
-    filament.ledger.append(entry)
-    filament.ledger_blob += _pack(entry)
+    blob = filament.ledger_blob
+    if type(blob) is not bytearray:  # a restored spool holds its snapshot's bytes until its first change
+        blob = filament.ledger_blob = bytearray(blob)
+    blob += _pack(entry)
 
 
 _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
@@ -58,12 +60,14 @@ _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
 
 def load(filament: Filament, blob: bytes) -> None:
     """Give `filament` the entries of a snapshot's blob (checked later by chain_refusal)."""
-    unpacker = msgpack.Unpacker(raw=False, use_list=False, max_buffer_size=max(len(blob), 1))
-    unpacker.feed(blob)
-    filament.ledger = list(unpacker)
-    filament.ledger_blob = bytearray(blob)
+    filament.ledger_blob = blob
     if any(type(entry) is not tuple or len(entry) != 8 for entry in filament.ledger):
         raise ValueError(f"filament {filament.id}: a ledger entry is not 8 values")
+
+
+def entries_since(filament: Filament, start: int) -> list[Entry]:
+    """The entries written after the ledger's blob was `start` bytes long (len(filament.ledger_blob))."""
+    return decode_ledger(filament.ledger_blob, start)
 
 
 def open_spool(filament: Filament, index: int, at_ms: int) -> None:
