@@ -59,10 +59,8 @@ _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
 
 
 def load(filament: Filament, blob: bytes) -> None:
-    """Give `filament` the entries of a snapshot's blob (checked later by chain_refusal)."""
+    """Give `filament` the entries of a snapshot's blob (decoded and checked later, by chain_refusal)."""
     filament.ledger_blob = blob
-    if any(type(entry) is not tuple or len(entry) != 8 for entry in filament.ledger):
-        raise ValueError(f"filament {filament.id}: a ledger entry is not 8 values")
 
 
 def entries_since(filament: Filament, start: int) -> list[Entry]:
@@ -112,7 +110,10 @@ def entry_to_dict(entry: Entry, at: str | None = None) -> dict[str, Any]:
 def chain_refusal(filament: Filament) -> str | None:
     """Why the spool's entries do not chain exactly to its grams, or None (snapshot restore and tests)."""
     remaining = reserved = 0
-    for position, entry in enumerate(filament.ledger):
+    entries = filament.ledger
+    for position, entry in enumerate(entries):
+        if type(entry) is not tuple or len(entry) != 8:
+            return f"entry {position} is not 8 values"
         kind, remaining_delta, reserved_delta, remaining_after, reserved_after = entry[2], *entry[4:]
         if (kind == CREATE) != (position == 0) or type(kind) is not int or not 0 <= kind < len(KINDS):
             return f"entry {position} has kind {kind!r}; only the first entry, and it always, is a create"
@@ -122,7 +123,7 @@ def chain_refusal(filament: Filament) -> str | None:
             return f"entry {position}'s after-values do not follow from the previous entry and its deltas"
         if not 0 <= reserved <= remaining:
             return f"entry {position} leaves {reserved} g reserved of {remaining} g remaining"
-    if not filament.ledger:
+    if not entries:
         return "it has no entries"
     if (remaining, reserved) != (filament.remaining, filament.reserved):
         return (
