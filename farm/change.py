@@ -39,7 +39,8 @@ class Change:
         """With `is_new`, the spool is being created: its filament.created event says it all."""
         if filament.id not in self._filaments:
             low = filament.low_stock and not is_new
-            self._filaments[filament.id] = [filament, len(filament.ledger), low, None if is_new else False]
+            length = len(filament.ledger_blob)  # the ledger's bytes so far: what follows is this command's
+            self._filaments[filament.id] = [filament, length, low, None if is_new else False]
 
     def filament_changed(self, filament: Filament) -> None:
         """Something other than its grams changed (type, color, total, threshold): publish it."""
@@ -77,7 +78,7 @@ class Change:
                 events.append(("printer.updated", printer.to_dict()))
         at = None  # every entry of one command has the same time: format it once
         for filament, ledger_length, was_low, changed in self._filaments.values():
-            entries = filament.ledger[ledger_length:]
+            entries = ledger.entries_since(filament, ledger_length)
             if changed or (entries and changed is not None):
                 events.append(("filament.updated", filament.to_dict()))
             for entry in entries:

@@ -8,7 +8,7 @@ from farm.commands import CreateFilament, DeleteFilament, UpdateFilament
 from farm.records import Filament
 from farm.refusals import already_exists, in_use, not_found
 from farm.results import Applied, Event, Ok
-from farm.store import Store
+from farm.store import Store, active_ids
 
 
 def create_filament(store: Store, command: CreateFilament, index: int, at_ms: int) -> Applied:
@@ -61,7 +61,7 @@ def update_filament(store: Store, command: UpdateFilament, index: int, at_ms: in
 def delete_filament(store: Store, command: DeleteFilament, index: int, at_ms: int) -> Applied:
     if command.id not in store.filaments:
         return Applied(not_found("filament", command.id))
-    active = store.active_by_filament.get(command.id)
+    active = active_ids(store.active_by_filament.get(command.id))
     if active:
         return Applied(in_use(store, "filament", command.id, active))
     store.drop_filament(command.id)

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgpack
 
-from farm.records import Filament, iso_ms
+from farm.records import Filament, decode_ledger, iso_ms
 from farm.results import Rejected
 
 CREATE, RESERVE, RELEASE, CONSUME, ADJUST = range(5)
@@ -49,21 +49,23 @@ def record(
     filament.reserved += reserved_delta
     remaining, reserved = filament.remaining, filament.reserved
     entry = (index, at_ms, kind, job_id, remaining_delta, reserved_delta, remaining, reserved)
-    filament.ledger.append(entry)
-    filament.ledger_blob += _pack(entry)
+    blob = filament.ledger_blob
+    if type(blob) is not bytearray:  # a restored spool holds its snapshot's bytes until its first change
+        blob = filament.ledger_blob = bytearray(blob)
+    blob += _pack(entry)
 
 
 _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
 
 
 def load(filament: Filament, blob: bytes) -> None:
-    """Give `filament` the entries of a snapshot's blob (checked later by chain_refusal)."""
-    unpacker = msgpack.Unpacker(raw=False, use_list=False, max_buffer_size=max(len(blob), 1))
-    unpacker.feed(blob)
-    filament.ledger = list(unpacker)
-    filament.ledger_blob = bytearray(blob)
-    if any(type(entry) is not tuple or len(entry) != 8 for entry in filament.ledger):
-        raise ValueError(f"filament {filament.id}: a ledger entry is not 8 values")
+    """Give `filament` the entries of a snapshot's blob (decoded and checked later, by chain_refusal)."""
+    filament.ledger_blob = blob
+
+
+def entries_since(filament: Filament, start: int) -> list[Entry]:
+    """The entries written after the ledger's blob was `start` bytes long (len(filament.ledger_blob))."""
+    return decode_ledger(filament.ledger_blob, start)
 
 
 def open_spool(filament: Filament, index: int, at_ms: int) -> None:
@@ -108,7 +110,10 @@ def entry_to_dict(entry: Entry, at: str | None = None) -> dict[str, Any]:
 def chain_refusal(filament: Filament) -> str | None:
     """Why the spool's entries do not chain exactly to its grams, or None (snapshot restore and tests)."""
     remaining = reserved = 0
-    for position, entry in enumerate(filament.ledger):
+    entries = filament.ledger
+    for position, entry in enumerate(entries):
+        if type(entry) is not tuple or len(entry) != 8:
+            return f"entry {position} is not 8 values"
         kind, remaining_delta, reserved_delta, remaining_after, reserved_after = entry[2], *entry[4:]
         if (kind == CREATE) != (position == 0) or type(kind) is not int or not 0 <= kind < len(KINDS):
             return f"entry {position} has kind {kind!r}; only the first entry, and it always, is a create"
@@ -118,7 +123,7 @@ def chain_refusal(filament: Filament) -> str | None:
             return f"entry {position}'s after-values do not follow from the previous entry and its deltas"
         if not 0 <= reserved <= remaining:
             return f"entry {position} leaves {reserved} g reserved of {remaining} g remaining"
-    if not filament.ledger:
+    if not entries:
         return "it has no entries"
     if (remaining, reserved) != (filament.remaining, filament.reserved):
         return (

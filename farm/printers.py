@@ -7,7 +7,7 @@ from farm.links import connection_of
 from farm.records import Printer
 from farm.refusals import already_exists, in_use, not_found
 from farm.results import Applied, Event, Ok
-from farm.store import Store
+from farm.store import Store, active_ids
 
 
 def create_printer(store: Store, command: CreatePrinter, index: int, at_ms: int) -> Applied:
@@ -40,7 +40,7 @@ def update_printer(store: Store, command: UpdatePrinter, index: int, at_ms: int)
 def delete_printer(store: Store, command: DeletePrinter, index: int, at_ms: int) -> Applied:
     if command.id not in store.printers:
         return Applied(not_found("printer", command.id))
-    active = store.active_by_printer.get(command.id)
+    active = active_ids(store.active_by_printer.get(command.id))
     if active:
         return Applied(in_use(store, "printer", command.id, active))
     store.drop_printer(command.id)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Sequence
 
-from farm.lifecycle import ACTIVE, OCCUPYING, QUEUED
+from farm.lifecycle import ACTIVE, OCCUPYING, QUEUED, STATUSES
 from farm.ordered import Ordered
 from farm.records import Filament, Job, Printer
 from farm.stats import Stats
 from farm.tokens import TokenTable
+
+_STATUSES = {status: status for status in STATUSES}
 
 
 class Store:
@@ -36,9 +38,10 @@ class Store:
         self.jobs: dict[str, Job] = {}
         # invariant: the ids of the Queued, Running and Paused jobs per printer / per filament. Dicts used as
         # ordered sets: a set's order depends on the per-process string hash seed, and a refusal names the
-        # first job, so the order must be the same on every node.
-        self.active_by_printer: dict[str, dict[str, None]] = {}
-        self.active_by_filament: dict[str, dict[str, None]] = {}
+        # first job, so the order must be the same on every node. A printer or spool with one active job
+        # (the usual case) holds its id alone: a dict each would cost ~0.2 KiB per printer and per spool.
+        self.active_by_printer: dict[str, str | dict[str, None]] = {}
+        self.active_by_filament: dict[str, str | dict[str, None]] = {}
         # invariant: the one Running or Paused job of each printer that has one
         self.occupant_by_printer: dict[str, str] = {}
         self.tokens = TokenTable()  # API tokens (farm/tokens.py)
@@ -69,6 +72,15 @@ class Store:
             self._ordered.filaments.remove(filament_id)
 
     def add_job(self, job: Job) -> None:
+        # The job refers to its printer and spool by the very id strings they hold, and to its status by the
+        # constant: one string each instead of copies decoded from every command or snapshot record.
+        printer = self.printers.get(job.printer_id)
+        if printer is not None:
+            job.printer_id = printer.id
+        filament = self.filaments.get(job.filament_id)
+        if filament is not None:
+            job.filament_id = filament.id
+        job.status = _STATUSES.get(job.status, job.status)
         self._job_sequence += 1
         job.sequence = self._job_sequence
         if self._ordered is not None and job.job_id not in self.jobs:
@@ -80,8 +92,8 @@ class Store:
 
     def activate(self, job: Job) -> None:
         """Index `job` (Queued, Running or Paused) as holding its printer and filament."""
-        self.active_by_printer.setdefault(job.printer_id, {})[job.job_id] = None
-        self.active_by_filament.setdefault(job.filament_id, {})[job.job_id] = None
+        _hold(self.active_by_printer, job.printer_id, job.job_id)
+        _hold(self.active_by_filament, job.filament_id, job.job_id)
         if job.status in OCCUPYING:
             self.occupy(job)
         elif job.status == QUEUED:
@@ -110,9 +122,12 @@ class Store:
             (self.active_by_filament, job.filament_id),
         ):
             members = by_owner[owner]
-            del members[job.job_id]
-            if not members:
+            if type(members) is str:
                 del by_owner[owner]
+            else:
+                del members[job.job_id]
+                if len(members) == 1:
+                    by_owner[owner] = next(iter(members))
         if self.occupant_by_printer.get(job.printer_id) == job.job_id:
             del self.occupant_by_printer[job.printer_id]
             self.printers[job.printer_id].current_job = None
@@ -149,3 +164,21 @@ class Store:
 def _queue_key(job: Job) -> tuple[int, int, str]:
     """Run order: priority descending, then oldest first."""
     return (-job.priority, job.sequence, job.job_id)
+
+
+def _hold(by_owner: dict[str, str | dict[str, None]], owner: str, job_id: str) -> None:
+    held = by_owner.get(owner)
+    if held is None:
+        by_owner[owner] = job_id
+    elif type(held) is str:
+        if held != job_id:
+            by_owner[owner] = {held: None, job_id: None}
+    else:
+        held[job_id] = None
+
+
+def active_ids(held: str | dict[str, None] | None) -> dict[str, None]:
+    """A printer's or spool's active job ids (active_by_printer / active_by_filament value) in order."""
+    if held is None:
+        return {}
+    return {held: None} if type(held) is str else held

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -64,26 +65,52 @@ def replay(directory: Path) -> WalReplay:
         if (seq := parse_segment_name(name)) is not None
     )
     result = WalReplay([], 1, None, LogReplay(), None)
-    for position, (first_seq, path) in enumerate(found):
-        data = path.read_bytes()
-        scanned = scan(data)
-        if scanned.damage is not None or not data:
-            result.torn = _torn_tail(path, data, scanned, is_last=position == len(found) - 1)
-        segment = SegmentInfo(path, first_seq, scanned.valid_end, 0)
-        for scanned_round in scanned.rounds:
-            _check_sequence(result, segment, scanned_round.round.seq, scanned_round.offset)
-            for item in scanned_round.round.items:
-                if isinstance(item, HardState):
-                    result.hard_state = item
-                    continue
-                if isinstance(item, Entry):
-                    result.log.entry(item, path, scanned_round.offset)
-                else:
-                    result.log.reset(item, path, scanned_round.offset)
-                segment.max_index = max(segment.max_index, item.index)
-        if scanned.rounds:
-            result.segments.append(segment)
+    # A start-up with a long log creates an object per entry: a million of them would set off collections
+    # that traverse all the ones before (~40% of the replay), and none of them can be garbage yet.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for position, (first_seq, path) in enumerate(found):
+            data = path.read_bytes()
+            scanned = scan(data)
+            if scanned.damage is not None or not data:
+                result.torn = _torn_tail(path, data, scanned, is_last=position == len(found) - 1)
+            segment = SegmentInfo(path, first_seq, scanned.valid_end, 0)
+            _replay_rounds(result, segment, scanned)
+            if scanned.rounds:
+                result.segments.append(segment)
+    finally:
+        if collecting:
+            gc.enable()
     return result
+
+
+def _replay_rounds(result: WalReplay, segment: SegmentInfo, scanned: Scan) -> None:
+    log, path = result.log, segment.path
+    entries = log.entries
+    max_index = segment.max_index
+    for offset, (seq, items) in scanned.rounds:
+        if seq != result.next_seq or not offset:  # the first round of a segment, or out of sequence
+            _check_sequence(result, segment, seq, offset)
+        else:
+            result.next_seq = seq + 1
+        for item in items:
+            if type(item) is Entry:
+                # the common case inline, as LogReplay.entry would take it: the entry after the last one
+                if log.base is not None and item.index == log.base + len(entries) + 1:
+                    entries.append(item)
+                else:
+                    log.entry(item, path, offset)
+                    entries = log.entries
+            elif isinstance(item, HardState):
+                result.hard_state = item
+                continue
+            else:
+                log.reset(item, path, offset)
+                entries = log.entries
+            if item.index > max_index:
+                max_index = item.index
+    segment.max_index = max_index
 
 
 def _torn_tail(path: Path, data: bytes, scanned: Scan, *, is_last: bool) -> tuple[Path, int]:

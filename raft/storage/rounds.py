@@ -10,7 +10,7 @@ recovery find a later valid round after a damaged one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from raft.codec import (
     CodecError,
@@ -21,7 +21,7 @@ from raft.codec import (
     packb,
     unpackb,
 )
-from raft.types import Entry, HardState
+from raft.types import Entry, EntryKind, HardState
 
 MAGIC = "pfwal1"
 MAGIC_BYTES = packb(MAGIC)  # how the magic appears right after the array header
@@ -42,8 +42,9 @@ class LogReset:
 Item = Entry | HardState | LogReset
 
 
-@dataclass(frozen=True, slots=True)
-class Round:
+class Round(NamedTuple):
+    """A NamedTuple, not a dataclass: recovery builds one per round, a million at a big start-up."""
+
     seq: int
     items: tuple[Item, ...]
 
@@ -73,18 +74,35 @@ def round_payload(seq: int, items: list[bytes]) -> bytes:
     return b"".join((_array_header(2 + 2 * len(items)), MAGIC_BYTES, packb(seq), *items))
 
 
-def decode_round(payload: bytes) -> Round:
+def decode_round(payload: bytes | memoryview) -> Round:
     obj = unpackb(payload)
     if not isinstance(obj, list) or len(obj) < 2 or len(obj) % 2 or obj[0] != MAGIC:
         raise CodecError("not a WAL round")
     seq = obj[1]
     if type(seq) is not int or seq < 1:
         raise CodecError(f"round sequence number {seq!r} is not a positive integer")
-    return Round(seq, tuple(_item(obj[k], obj[k + 1]) for k in range(2, len(obj), 2)))
+    return Round(seq, tuple(map(_item, obj[2::2], obj[3::2])))
+
+
+_KINDS = {int(kind): kind for kind in EntryKind}
 
 
 def _item(tag: Any, obj: Any) -> Item:
     if tag == ENTRY:
+        # The common shape checked inline (replay decodes every entry of the log at start-up); anything
+        # else goes through the codec's own checks, which accept or refuse it with their message.
+        if type(obj) is list and len(obj) == 4:
+            term, index, kind, data = obj
+            if (
+                type(term) is int
+                and term >= 0
+                and type(index) is int
+                and index >= 0
+                and type(kind) is int
+                and type(data) is bytes
+                and (entry_kind := _KINDS.get(kind)) is not None
+            ):
+                return Entry(term, index, entry_kind, data)
         return entry_from_obj(obj)
     if tag == HARD_STATE:
         return hard_state_from_obj(obj)
