@@ -233,7 +233,7 @@ def _paths() -> dict[str, Any]:
                 "tags": ["print_jobs"],
                 "operationId": "retryJob",
                 "summary": "Queue a new job like a Failed or Cancelled one (same printer, filament, weight, "
-                "details and priority, retry_of set), reserving its weight again.",
+                "details, priority and file, retry_of set), reserving its weight again.",
                 "parameters": [_path_id("job_id", "print job"), _KEY],
                 "requestBody": _body("Retry", "The new job's id."),
                 "responses": {
