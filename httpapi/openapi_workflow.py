@@ -291,7 +291,8 @@ def extend(document: dict[str, Any]) -> dict[str, Any]:
     event["properties"] = {**event["properties"], "type": {"type": "string", "description": _EVENT_TYPES}}
     components["responses"]["Conflict"] = problem_response(
         "already_exists, insufficient_filament, invalid_transition, printer_busy, in_use, not_queued, "
-        "printer_unavailable (maintenance, offline or error) or bed_not_clear."
+        "printer_unavailable (maintenance, offline or error) or bed_not_clear; for membership changes "
+        "address_conflict or would_lose_quorum."
     )
     paths = document["paths"]
     paths.update(_paths())
