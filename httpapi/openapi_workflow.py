@@ -12,6 +12,8 @@ from typing import Any
 from farm.ledger import KINDS
 from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, PRINTER_STATUSES, STATUSES
 from httpapi.openapi_components import WEIGHT, object_schema, problem_response, ref, schema
+from httpapi.openapi_components import json_response as _json
+from httpapi.openapi_components import path_id as _path_id
 
 _PRIORITY = {
     "type": "integer",
@@ -154,23 +156,6 @@ def _errors(*statuses: str) -> dict[str, Any]:
         "504": "Timeout",
     }
     return {status: ref("responses", names[status]) for status in statuses}
-
-
-def _json(item: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": item}}}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-def _path_id(name: str, what: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": f"The {what}'s id.",
-        "schema": schema("Id"),
-    }
 
 
 def _body(name: str, description: str) -> dict[str, Any]:
