@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import REPO, Cluster, Node, free_ports, wait_for
+from tests.support.fixtures import module_cluster
 
 pytestmark = pytest.mark.integration
 SCRIPT = Path(sys.executable).parent / "printfarm"
@@ -48,15 +49,7 @@ def as_json(*args: str, **kwargs: object) -> object:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("cli") / "cluster", 3)
-    try:
-        cluster.bootstrap()
-        yield cluster
-    except BaseException:
-        print(cluster.logs())
-        raise
-    finally:
-        cluster.close()
+    yield from module_cluster(tmp_path_factory, "cli")
 
 
 def url_of(node: Node) -> str:
