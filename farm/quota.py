@@ -8,6 +8,7 @@ everything else may add bytes and is refused (507 quota_exceeded).
 
 from __future__ import annotations
 
+from farm.codec import encoded_type
 from farm.commands import (
     ClearBed,
     DeleteFilament,
@@ -20,8 +21,7 @@ from farm.commands import (
 )
 from farm.results import Rejected
 
-# wire tags (farm/codec.py) of the commands that never grow the state
-_NOT_GROWING_TAGS = frozenset({3, 6, 8, 16, 17, 18, 20, 42})
+# the commands that never grow the state
 NOT_GROWING: frozenset[type] = frozenset(
     {
         DeletePrinter,
@@ -37,10 +37,8 @@ NOT_GROWING: frozenset[type] = frozenset(
 
 
 def may_grow(command: bytes) -> bool:
-    """From an encoded command's tag alone (a msgpack fixarray whose first item is a positive fixint)."""
-    if len(command) < 2 or not 0x90 <= command[0] <= 0x9F or command[1] >= 0x80:
-        return True
-    return command[1] not in _NOT_GROWING_TAGS
+    """From an encoded command's tag alone (farm.codec.encoded_type): anything unknown may."""
+    return encoded_type(command) not in NOT_GROWING
 
 
 def quota_exceeded(size: int, quota: int) -> Rejected:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from farm.codec import encoded_type
 from farm.commands import (
     BootstrapAcl,
     CreateToken,
@@ -33,10 +34,6 @@ _OPEN_COMMANDS: frozenset[type] = frozenset({BootstrapAcl})
 # the state OctoPrint shows, a dispatch with OctoPrint's print counts, a job's end seen on OctoPrint. No
 # token may send them: an operator has PUT .../status and .../progress for what a person may say.
 _NODE_COMMANDS: frozenset[type] = frozenset({ReportPrinterState, DispatchJob, EndJobFromPrinter})
-# The same by wire tag (farm/codec.py), for a leader that holds only a forwarded command's bytes.
-_ADMIN_TAGS = frozenset({41, 42})
-_OPEN_TAGS = frozenset({40})
-_NODE_TAGS = frozenset({16, 17, 18})
 
 
 def allows(role: str | None, needed: Needed | None) -> bool:
@@ -53,13 +50,7 @@ def command_role(command_type: type) -> Needed | None:
 
 
 def encoded_command_role(command: bytes) -> Needed | None:
-    """command_role() of an encoded command, from its tag alone: a msgpack fixarray whose first item is a
-    positive fixint (every tag is below 128). Anything else needs an admin: the farm refuses it anyway."""
-    if len(command) < 2 or not 0x90 <= command[0] <= 0x9F or command[1] >= 0x80:
-        return "admin"
-    tag = command[1]
-    if tag in _OPEN_TAGS:
-        return None
-    if tag in _NODE_TAGS:
-        return NODE
-    return "admin" if tag in _ADMIN_TAGS else "operator"
+    """command_role() of an encoded command, from its tag alone (for a leader that holds only a forwarded
+    command's bytes). Anything that is not a known command needs an admin: the farm refuses it anyway."""
+    command_type = encoded_type(command)
+    return "admin" if command_type is None else command_role(command_type)
