@@ -8,6 +8,7 @@ cli.py registers them on its click group (`global_options`, `register`, `registe
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,6 +158,30 @@ def printers_add(printer_id: str, company: str, model: str) -> None:
     _call(lambda farm: farm.create_printer(printer_id, company, model), output.block)
 
 
+@printers.command("connect")
+@click.argument("printer_id")
+@click.argument("url")
+@click.option(
+    "--api-key-env", default="PRINTFARM_OCTOPRINT_KEY", show_default=True,
+    help="The environment variable holding the OctoPrint API key; asked for (hidden) when it is unset. "
+    "Never an argument: it would show in ps and the shell's history.",
+)  # fmt: skip
+@guarded
+def printers_connect(printer_id: str, url: str, api_key_env: str) -> None:
+    """Connect a printer to its OctoPrint at URL: the leader follows it and dispatches its queue."""
+    key = os.environ.get(api_key_env) or click.prompt("OctoPrint API key", hide_input=True)
+    connection = {"kind": "octoprint", "url": url, "api_key": key}
+    _call(lambda farm: farm.update_printer(printer_id, connection=connection), output.block)
+
+
+@printers.command("disconnect")
+@click.argument("printer_id")
+@guarded
+def printers_disconnect(printer_id: str) -> None:
+    """Remove a printer's OctoPrint connection."""
+    _call(lambda farm: farm.update_printer(printer_id, connection=None), output.block)
+
+
 @printers.command("rm")
 @click.argument("printer_id")
 @guarded
@@ -247,12 +272,21 @@ def jobs_show(job_id: str) -> None:
 @click.option("--weight", type=click.IntRange(0), required=True, help="Grams the print needs.")
 @click.option("--details", default=None)
 @click.option("--priority", type=click.IntRange(-100, 100), default=None, help="Higher runs first [0].")
+@click.option("--file", "file_", default=None, help="Its G-code file on a connected printer's OctoPrint.")
 @guarded
 def jobs_add(
-    job_id: str, printer: str, filament: str, weight: int, details: str | None, priority: int | None
+    job_id: str,
+    printer: str,
+    filament: str,
+    weight: int,
+    details: str | None,
+    priority: int | None,
+    file_: str | None,
 ) -> None:
     """Queue a print job; its weight is reserved on the spool."""
-    extra = {} if priority is None else {"priority": priority}
+    extra: dict[str, Any] = {} if priority is None else {"priority": priority}
+    if file_ is not None:
+        extra["file"] = file_
     _call(lambda farm: farm.create_job(job_id, printer, filament, weight, details, **extra), output.block)
 
 
