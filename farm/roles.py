@@ -2,6 +2,7 @@
 
 viewer < operator < admin: each role may do what the ones before it may. The HTTP layer decides per route;
 the leader decides again per command (a follower forwards the caller's role with the request), both here.
+Above every role is NODE, the node's own actors: what a printer connection reports only they may propose.
 """
 
 from __future__ import annotations
