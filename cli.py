@@ -55,6 +55,10 @@ def _parse_overrides(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[st
 @click.option("--bootstrap", is_flag=True, help="Create a new cluster with this node (no-op if it has data).")
 @click.option("--join", "join_url", default=None, metavar="URL", help="Join the cluster at http://HOST:PORT.")
 @click.option(
+    "--join-token", "join_token", envvar="PRINTFARM_TOKEN", default=None, show_envvar=True,
+    help="An admin token for --join once the cluster has access control on (better in the environment).",
+)  # fmt: skip
+@click.option(
     "--tick-ms", "--tick_ms", "tick_ms", type=click.IntRange(1, 10_000), default=50, show_default=True
 )
 @click.option(
@@ -116,6 +120,7 @@ def node(
     http_host: str,
     bootstrap: bool,
     join_url: str | None,
+    join_token: str | None,
     tick_ms: int,
     election_ticks: int,
     heartbeat_ticks: int,
@@ -156,6 +161,7 @@ def node(
         http_host=http_host,
         bootstrap=bootstrap,
         join=join_url,
+        join_token=join_token,
         tick_ms=tick_ms,
         election_ticks=election_ticks,
         heartbeat_ticks=heartbeat_ticks,

@@ -40,7 +40,7 @@ from farm.commands import Command
 from farm.queries import Query
 from farm.quota import may_grow, quota_exceeded
 from farm.results import Ok, Outcome, Rejected
-from farm.roles import Role as TokenRole
+from farm.roles import Needed as TokenRole
 from farm.roles import encoded_command_role
 from farm.tokens import TokenTable, authorize
 from httpapi.bridge import (

@@ -62,6 +62,7 @@ class MembershipActor(Actor):
         state_machine: StateMachineActor,
         *,
         join_url: str | None = None,
+        join_token: str | None = None,
         supervisor: Any = None,
     ) -> None:
         super().__init__(f"{node_id}.membership", mailbox_size=1024, supervisor=supervisor)
@@ -70,6 +71,7 @@ class MembershipActor(Actor):
         self._raft = raft
         self._state_machine = state_machine
         self._join_url = join_url
+        self._join_token = join_token  # an admin's, for a cluster with access control on: never logged
         self._work: set[asyncio.Task[Any]] = set()
 
     async def on_start(self) -> None:
@@ -218,7 +220,7 @@ class MembershipActor(Actor):
         target = f"{url.rstrip('/')}/join?{query}"
         delay = JOIN_BACKOFF_MIN
         while True:
-            status, detail = await asyncio.to_thread(_post, target)
+            status, detail = await asyncio.to_thread(_post, target, self._join_token)
             if status == 200:
                 log.info("%s: joined the cluster through %s", self.name, url)
                 return
@@ -233,8 +235,9 @@ def _answer_by(timeout: float) -> float:
     return time.monotonic() + max(timeout - min(ANSWER_MARGIN, timeout / 10), 0.0)
 
 
-def _post(url: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=b"", method="POST")
+def _post(url: str, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:
             return reply.status, reply.read(200).decode(errors="replace")

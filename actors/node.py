@@ -60,6 +60,7 @@ class NodeOptions:
     http_host: str = "127.0.0.1"
     bootstrap: bool = False
     join: str | None = None
+    join_token: str | None = None  # sent with --join's POST /join once access control is on
     tick_ms: int = 50
     election_ticks: int = 10
     heartbeat_ticks: int = 2
@@ -168,7 +169,13 @@ class Node:
             supervisor=supervise,
         )
         self.membership = membership = MembershipActor(
-            opts.node_id, opts.raft_addr, raft, state_machine, join_url=opts.join, supervisor=supervise
+            opts.node_id,
+            opts.raft_addr,
+            raft,
+            state_machine,
+            join_url=opts.join,
+            join_token=opts.join_token,
+            supervisor=supervise,
         )
         self.bridge = HttpBridgeActor(
             opts.node_id,

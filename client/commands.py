@@ -157,6 +157,14 @@ def printers_add(printer_id: str, company: str, model: str) -> None:
     _call(lambda farm: farm.create_printer(printer_id, company, model), output.block)
 
 
+@printers.command("disconnect")
+@click.argument("printer_id")
+@guarded
+def printers_disconnect(printer_id: str) -> None:
+    """Remove a printer's OctoPrint connection."""
+    _call(lambda farm: farm.update_printer(printer_id, connection=None), output.block)
+
+
 @printers.command("rm")
 @click.argument("printer_id")
 @guarded
@@ -319,17 +327,17 @@ def printers_maintenance(printer_id: str, state: str) -> None:
 
 @printers.command("connect")
 @click.argument("printer_id")
-@click.option("--octoprint", "url", default=None, metavar="URL", help="The printer's OctoPrint, http(s)://HOST:PORT.")
-@click.option("--api-key", "api_key", default=None, envvar="OCTOPRINT_API_KEY", help="OctoPrint's API key.")
-@click.option("--off", is_flag=True, help="Remove the printer's connection.")
+@click.option("--octoprint", "url", required=True, metavar="URL", help="The printer's OctoPrint, http(s)://HOST:PORT.")
+@click.option(
+    "--api-key", "api_key", default=None, envvar="PRINTFARM_OCTOPRINT_KEY",
+    help="OctoPrint's API key [$PRINTFARM_OCTOPRINT_KEY]; asked for (hidden) when neither is given. "
+    "Prefer the variable or the prompt: an argument shows in ps and the shell's history.",
+)  # fmt: skip
 @guarded
-def printers_connect(printer_id: str, url: str | None, api_key: str | None, off: bool) -> None:
-    """Connect a printer to its OctoPrint (the leader then dispatches its queue), or --off to disconnect."""
-    if off == (url is not None):
-        raise click.UsageError("give --octoprint URL and --api-key, or --off")
-    if not off and not api_key:
-        raise click.UsageError("--api-key (or OCTOPRINT_API_KEY) is needed with --octoprint")
-    connection = None if off else {"kind": "octoprint", "url": url, "api_key": api_key}
+def printers_connect(printer_id: str, url: str, api_key: str | None) -> None:
+    """Connect a printer to its OctoPrint at URL: the leader follows it and dispatches its queue."""
+    key = api_key or click.prompt("OctoPrint API key", hide_input=True)
+    connection = {"kind": "octoprint", "url": url, "api_key": key}
     _call(lambda farm: farm.update_printer(printer_id, connection=connection), output.block)
 
 

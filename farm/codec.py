@@ -153,6 +153,15 @@ def command_from_obj(obj: Any) -> Command:
     return _CLASSES[tag](*obj[1:])
 
 
+def encoded_type(command: bytes) -> type | None:
+    """The class of an encoded command from its first two bytes alone (a msgpack fixarray whose first item
+    is a positive fixint: every tag is below 128), without decoding it; None if they are not that or the tag
+    is unknown. For checks that must be cheap on the leader's hot path (farm/roles.py, farm/quota.py)."""
+    if len(command) < 2 or not 0x90 <= command[0] <= 0x9F or command[1] >= 0x80:
+        return None
+    return _CLASSES.get(command[1])
+
+
 def encode_command(command: Command) -> bytes:
     return _packb(command_to_obj(command))
 

@@ -13,7 +13,7 @@ from typing import Any
 from farm.commands import BootstrapAcl, CreateToken, RevokeToken
 from farm.records import iso_ms
 from farm.results import Applied, Ok, Rejected
-from farm.roles import ROLES, Role, allows
+from farm.roles import NODE, ROLES, Needed, allows
 
 SECRET_PREFIX = "pf_"
 HASH_HEX_LENGTH = 64
@@ -152,7 +152,7 @@ def _create(table: TokenTable, token_id: str, name: str, role: str, token_hash: 
     return Applied(Ok(token.to_dict()))
 
 
-def authorize(table: TokenTable, role: str | None, needed: Role | None) -> Rejected | None:
+def authorize(table: TokenTable, role: str | None, needed: Needed | None) -> Rejected | None:
     """The leader's check of a command or cluster call made for a caller with `role` (None: no token):
     None if allowed. An open cluster allows everything."""
     if table.open or allows(role, needed):
@@ -160,5 +160,9 @@ def authorize(table: TokenTable, role: str | None, needed: Role | None) -> Rejec
     if role is None:
         return Rejected(
             "unauthenticated", "This cluster requires a token: send Authorization: Bearer <token>."
+        )
+    if needed == NODE:
+        return Rejected(
+            "forbidden", "Only a node's own printer connections report this; no token may send it."
         )
     return Rejected("forbidden", f"A {role} token may not do this; it needs the {needed} role.")

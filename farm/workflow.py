@@ -123,5 +123,6 @@ def retry_job(store: Store, command: RetryJob, index: int, at_ms: int) -> Applie
         iso_ms(at_ms),
         priority=original.priority,
         retry_of=original.job_id,
+        file=original.file,  # a connected printer dispatches only a job that names its file
     )
     return queue_job(store, index, at_ms, retry)

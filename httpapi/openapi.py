@@ -21,6 +21,8 @@ from httpapi.openapi_components import (
     ref,
     schema,
 )
+from httpapi.openapi_components import json_response as _json
+from httpapi.openapi_components import path_id as _path_id
 from httpapi.openapi_connections import extend as extend_with_connections
 from httpapi.openapi_workflow import extend as extend_with_the_workflow
 from httpapi.validation import (
@@ -31,16 +33,6 @@ from httpapi.validation import (
 _IGNORED = (
     " Unknown fields are ignored; a field that is present must have the documented type (null is refused)."
 )
-
-
-def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": schema}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
 
 
 def _errors(*names: str) -> dict[str, Any]:
@@ -65,16 +57,6 @@ def _body(name: str, description: str) -> dict[str, Any]:
         "required": True,
         "description": description + _IGNORED,
         "content": {"application/json": {"schema": schema(name)}},
-    }
-
-
-def _path_id(name: str, what: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": f"The {what}'s id.",
-        "schema": schema("Id"),
     }
 
 

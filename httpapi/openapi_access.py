@@ -38,7 +38,15 @@ RESPONSES: dict[str, Any] = {
         "forbidden: the token's role may not do this; protected_mode: an open cluster served only to "
         "loopback clients."
     ),
+    "QuotaExceeded": problem_response(
+        "quota_exceeded: the farm's state is over the cluster's quota (--max-state-bytes): only deletes, "
+        "job status changes and a printer's own reports apply until it shrinks."
+    ),
 }
+# Refused by the HTTP server before any route sees the request (actors/http_limits.py).
+_BEFORE_ROUTES = (
+    " A request head (request line and headers) over the node's limit is refused (431 header_too_large)."
+)
 
 
 def _created(description: str) -> dict[str, Any]:
@@ -166,4 +174,12 @@ def with_access(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             responses.setdefault("401", ref("responses", "Unauthenticated"))
             responses.setdefault("403", ref("responses", "Forbidden"))
+            if _may_grow_the_state(method, path):
+                responses.setdefault("507", ref("responses", "QuotaExceeded"))
+    document["info"]["description"] += _BEFORE_ROUTES
     return document
+
+
+def _may_grow_the_state(method: str, path: str) -> bool:
+    """A write the quota refuses (farm/quota.py): a creation or a change; clear-bed passes it."""
+    return path.startswith("/api/v1/") and method in ("post", "patch") and not path.endswith("/clear-bed")

@@ -27,6 +27,26 @@ def schema(name: str) -> dict[str, str]:
     return ref("schemas", name)
 
 
+def json_response(
+    item: dict[str, Any], description: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": item}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def path_id(name: str, what: str) -> dict[str, Any]:
+    """The path parameter `name`: the id of a `what`."""
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": f"The {what}'s id.",
+        "schema": schema("Id"),
+    }
+
+
 def problem_response(description: str, retry_after: bool = False) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": description,

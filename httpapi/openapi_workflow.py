@@ -12,6 +12,8 @@ from typing import Any
 from farm.ledger import KINDS
 from farm.lifecycle import FAILURE_REASONS, MAX_PRIORITY, MIN_PRIORITY, PRINTER_STATUSES, STATUSES
 from httpapi.openapi_components import WEIGHT, object_schema, problem_response, ref, schema
+from httpapi.openapi_components import json_response as _json
+from httpapi.openapi_components import path_id as _path_id
 
 _PRIORITY = {
     "type": "integer",
@@ -156,23 +158,6 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {status: ref("responses", names[status]) for status in statuses}
 
 
-def _json(item: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": item}}}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-def _path_id(name: str, what: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": f"The {what}'s id.",
-        "schema": schema("Id"),
-    }
-
-
 def _body(name: str, description: str) -> dict[str, Any]:
     return {
         "required": True,
@@ -233,7 +218,7 @@ def _paths() -> dict[str, Any]:
                 "tags": ["print_jobs"],
                 "operationId": "retryJob",
                 "summary": "Queue a new job like a Failed or Cancelled one (same printer, filament, weight, "
-                "details and priority, retry_of set), reserving its weight again.",
+                "details, priority and file, retry_of set), reserving its weight again.",
                 "parameters": [_path_id("job_id", "print job"), _KEY],
                 "requestBody": _body("Retry", "The new job's id."),
                 "responses": {
@@ -291,7 +276,8 @@ def extend(document: dict[str, Any]) -> dict[str, Any]:
     event["properties"] = {**event["properties"], "type": {"type": "string", "description": _EVENT_TYPES}}
     components["responses"]["Conflict"] = problem_response(
         "already_exists, insufficient_filament, invalid_transition, printer_busy, in_use, not_queued, "
-        "printer_unavailable (maintenance, offline or error) or bed_not_clear."
+        "printer_unavailable (maintenance, offline or error) or bed_not_clear; for membership changes "
+        "address_conflict or would_lose_quorum."
     )
     paths = document["paths"]
     paths.update(_paths())

@@ -18,8 +18,7 @@ from farm.tokens import SECRET_PREFIX, hash_secret
 from httpapi import validation as v
 from httpapi.access import client_host, is_loopback
 from httpapi.bridge import Bridge
-from httpapi.errors import Problem, invalid, malformed, too_large
-from httpapi.jsonio import loads
+from httpapi.errors import Problem, invalid
 from httpapi.responses import send_json, send_no_content, send_page, value_of
 
 SECRET_BYTES = 32  # 256 bits
@@ -41,22 +40,6 @@ def _send_secret(resp: falcon.asgi.Response, value: dict, secret: str) -> None:
     send_json(resp, {**value, "token": secret}, 201)
 
 
-async def _optional_object(req: falcon.asgi.Request) -> dict:
-    """The body as a JSON object, or {} when there is none (the bootstrap's name is optional)."""
-    body = await req.stream.read(v.MAX_BODY_BYTES + 1)
-    if len(body) > v.MAX_BODY_BYTES:
-        raise too_large()
-    if not body.strip():
-        return {}
-    try:
-        value = loads(body.decode())
-    except (ValueError, RecursionError):
-        raise malformed("The request body is not valid UTF-8 JSON.") from None
-    if type(value) is not dict:
-        raise malformed("The request body must be a JSON object.")
-    return value
-
-
 class BootstrapResource:
     def __init__(self, bridge: Bridge) -> None:
         self._bridge = bridge
@@ -68,7 +51,7 @@ class BootstrapResource:
             raise Problem(
                 "forbidden", "The cluster's access control can be bootstrapped only from a loopback client."
             )
-        body = await _optional_object(req)
+        body = await v.read_object(req, optional=True)
         name = v.id_field(body, "name") if "name" in body else BOOTSTRAP_NAME
         secret = new_secret()
         command = BootstrapAcl(new_token_id(), name, hash_secret(secret))

@@ -38,14 +38,17 @@ MAX_INDEX = 10**18 - 1
 _MISSING: Any = object()
 
 
-async def read_object(req: falcon.asgi.Request) -> dict[str, Any]:
-    """The request body as a JSON object: 413 over 64 KiB (declared or actual), 400 if not a JSON object."""
+async def read_object(req: falcon.asgi.Request, optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over 64 KiB (declared or actual), 400 if not a JSON object.
+    `optional`: no body (or only whitespace) is {} (a bootstrap's fields are all optional)."""
     declared = req.content_length
     if declared is not None and declared > MAX_BODY_BYTES:
         raise too_large()
     body = await req.stream.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         raise too_large()
+    if optional and not body.strip():
+        return {}
     if not body:
         raise malformed("The request body is empty; a JSON object is required.")
     try:

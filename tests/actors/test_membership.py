@@ -105,3 +105,35 @@ def test_a_join_that_waits_past_its_deadline_is_answered_change_pending() -> Non
                 await actor.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_node_started_with_join_sends_its_token() -> None:
+    """Once access control is on, POST /join needs an admin token: a node started with --join sends the one
+    it was given (--join-token / PRINTFARM_TOKEN) as a bearer header, or it would retry a 401 forever."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            status = 200 if seen[-1] == "Bearer pf_admin" else 401
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        actor = MembershipActor("n4", "127.0.0.1:9004", None, None, join_url=url, join_token="pf_admin")  # type: ignore[arg-type]
+        asyncio.run(asyncio.wait_for(actor._join_at_start(url), 5))
+        assert seen == ["Bearer pf_admin"]
+    finally:
+        server.shutdown()
+        server.server_close()

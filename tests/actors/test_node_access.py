@@ -90,3 +90,44 @@ def test_past_the_quota_the_leader_refuses_what_may_grow_the_state(tmp_path: Pat
             await node.shutdown()
 
     run(scenario())
+
+
+def test_printer_connections_report_as_the_node_with_access_control_on(tmp_path: Path) -> None:
+    """A connection's reports are the node's own (farm/roles.NODE): with access control on they still apply,
+    while no token, not even an admin's, may send one."""
+    import socket
+
+    from farm.commands import CreateFilament, CreateJob, DispatchJob, ReportPrinterState
+    from farm.queries import GetPrinter
+
+    with socket.socket() as closed:  # a port nothing listens on: the OctoPrint is unreachable
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+    async def scenario() -> None:
+        node = Node(options(tmp_path, "n1", bootstrap=True))
+        await node.start()  # as a node process does: its actors run with no HTTP caller
+        try:
+            await until(lambda: node.bridge.raft_state() == "Leader")
+            assert code(await node.bridge.write(BootstrapAcl("t1", "root", hash_secret(ADMIN)))) == "ok"
+            CALLER_ROLE.set("operator")
+            url = f"http://127.0.0.1:{port}"
+            printer = CreatePrinter("p1", "HP", "L12", "octoprint", url, "K" * 32)
+            assert code(await node.bridge.write(printer)) == "ok"
+            assert code(await node.bridge.write(CreateFilament("f1", "PLA", "Black", 100, 100))) == "ok"
+            job = CreateJob("j1", "p1", "f1", 10, "part", 0, "a.gcode")
+            assert code(await node.bridge.write(job)) == "ok"
+            CALLER_ROLE.set("admin")
+            report = ReportPrinterState("p1", "error", "connected")
+            assert code(await node.bridge.write(report)) == "forbidden"
+            assert code(await node.bridge.write(DispatchJob("j1", 0, 0))) == "forbidden"
+
+            # the connection finds its OctoPrint unreachable and reports it, as the node
+            def connection_state() -> str | None:
+                return node.state_machine.farm.query(GetPrinter("p1")).value["connection_state"]
+
+            await until(lambda: connection_state() == "unreachable", timeout=20)
+        finally:
+            await node.shutdown()
+
+    run(scenario())

@@ -132,3 +132,19 @@ def test_roles_and_what_commands_need() -> None:
     assert command_role(BootstrapAcl) is None and command_role(RevokeToken) == "admin"
     assert command_role(CreatePrinter) == "operator"
     assert encoded_command_role(b"") == "admin" and encoded_command_role(b"\xc0\x01") == "admin"
+
+
+def test_every_command_tag_has_a_deliberate_role() -> None:
+    """A leader re-authorizes a forwarded command by its tag alone: every tag the codec knows must need the
+    same role as its class, and what only a node's own printer connections report (their state, a dispatch,
+    a job's end seen on OctoPrint) needs the node itself: no token, not even an admin's, may send it."""
+    from farm.codec import _TAGS
+    from farm.commands import DispatchJob, EndJobFromPrinter, ReportPrinterState
+    from farm.roles import NODE
+
+    node_only = {ReportPrinterState, DispatchJob, EndJobFromPrinter}
+    for cls, tag in _TAGS.items():
+        expected = command_role(cls)
+        assert encoded_command_role(bytes([0x91, tag])) == expected, cls.__name__
+        assert (expected == NODE) == (cls in node_only), cls.__name__
+    assert not allows("admin", NODE) and allows(NODE, NODE) and allows(NODE, "admin")

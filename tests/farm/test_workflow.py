@@ -433,3 +433,14 @@ def test_commands_written_before_the_workflow_still_decode_and_new_ones_omit_def
     for command in (ClearBed("p"), UpdateJob("j", 1, "d"), ReportProgress("j", 1, 2), RetryJob("a", "b")):
         assert decode_command(encode_command(command)) == command
     assert CreatePrinter("p", "HP", "L12") == decode_command(encode_command(CreatePrinter("p", "HP", "L12")))
+
+
+def test_a_retry_prints_the_same_file() -> None:
+    """A retried job on a connected printer is dispatched only if it names its G-code file, so the copy
+    carries the original's `file` (and none of its dispatch baseline or failure detail)."""
+    farm = Farm().seed(grams=100)
+    farm.ok(CreateJob("j1", "printer1", "f1", 30, "benchy", 0, "benchy.gcode"))
+    farm.ok(SetJobStatus("j1", "Running"))
+    farm.ok(SetJobStatus("j1", "Failed", used_grams=10, reason="adhesion"))
+    job = farm.ok(RetryJob("j1", "j1-again"))
+    assert (job["file"], job["retry_of"], job["failure_detail"]) == ("benchy.gcode", "j1", None)

@@ -314,3 +314,16 @@ def test_no_secret_in_any_answer_or_log_record(closed, caplog) -> None:
     assert all(secret[3:20] not in reason for reason in closed.refusals for secret in secrets)
     state = closed.bridge.state.snapshot()
     assert all(secret.encode() not in state for secret in secrets)
+
+
+def test_the_bootstrap_body_is_optional_but_never_anything_but_an_object() -> None:
+    client = falcon.testing.TestClient(create_app(FakeBridge()))
+    for body in ("[1]", "{", '"root"'):
+        refused = client.simulate_post("/api/v1/acl/bootstrap", body=body, remote_addr=LOOPBACK)
+        assert (refused.status_code, problem_of(refused)["code"]) == (400, "malformed_json"), body
+    oversized = client.simulate_post(
+        "/api/v1/acl/bootstrap", body=" " * (64 * 1024 + 1), remote_addr=LOOPBACK
+    )
+    assert oversized.status_code == 413
+    boot = client.simulate_post("/api/v1/acl/bootstrap", body=" \n ", remote_addr=LOOPBACK)
+    assert boot.status_code == 201 and boot.json["role"] == "admin"

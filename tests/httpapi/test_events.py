@@ -212,3 +212,32 @@ def test_a_consumer_that_falls_behind_gets_a_final_dropped_event() -> None:
     assert frames[-1]["event"] == "dropped"
     assert json.loads(frames[-1]["data"])["reason"] == "slow_consumer"
     assert bridge.fanout.streams == 0
+
+
+def test_a_stream_ends_once_its_caller_is_no_longer_allowed() -> None:
+    """A stream opened on an open cluster ends once access control is bootstrapped, and one opened with a
+    token ends once that token is revoked: at the next event or keep-alive, not at the next reconnect."""
+    bridge = FakeBridge()
+    bridge.live_events = True
+
+    async def run() -> None:
+        app = create_app(bridge, sse_heartbeat_seconds=0.05)
+        async with falcon.testing.ASGIConductor(app) as conductor:
+            async with conductor.simulate_get_stream("/api/v1/events") as anonymous:
+                await _read_until(anonymous.stream, lambda t: ": keep-alive" in t)
+                boot = await conductor.simulate_post("/api/v1/acl/bootstrap", remote_addr="127.0.0.1")
+                assert boot.status_code == 201
+                await asyncio.wait_for(asyncio.shield(anonymous._task), 2)
+            admin = {"Authorization": f"Bearer {boot.json['token']}"}
+            made = await conductor.simulate_post(
+                "/api/v1/tokens", json={"name": "screen", "role": "viewer"}, headers=admin
+            )
+            viewer = {"Authorization": f"Bearer {made.json['token']}"}
+            async with conductor.simulate_get_stream("/api/v1/events", headers=viewer) as watched:
+                await _read_until(watched.stream, lambda t: ": keep-alive" in t)
+                assert not watched._task.done()
+                revoked = await conductor.simulate_delete(f"/api/v1/tokens/{made.json['id']}", headers=admin)
+                assert revoked.status_code == 204
+                await asyncio.wait_for(asyncio.shield(watched._task), 2)
+
+    asyncio.run(run())

@@ -110,3 +110,21 @@ def test_a_node_listening_beyond_loopback_serves_loopback_clients_while_open(clu
     wait_for(lambda: node.state() == "Leader", 30, what="the node to lead")
     assert node.post("/api/v1/printers", PRINTER).status == 201
     assert node.get("/api/v1/printers").status == 200
+
+
+def test_a_node_joins_a_cluster_with_access_control_on(cluster_factory) -> None:
+    """--join into a bootstrapped cluster: the joining node's POST /join carries its admin token."""
+    cluster: Cluster = cluster_factory(2)
+    first, second = cluster.nodes
+    first.start(bootstrap=True)
+    wait_for(lambda: first.state() == "Leader", 30, what="node1 to lead")
+    boot = cli("acl", "bootstrap", "--url", first.url)
+    assert boot.returncode == 0, boot.stderr
+    secret = json.loads(boot.stdout)["token"]
+    second.start(join=first.url, extra=["--join-token", secret])
+
+    def members() -> int:
+        reply = as_token(first, secret, "GET", "/raft/status")
+        return len(reply.json()["members"]) if reply.status == 200 else 0
+
+    wait_for(lambda: members() == 2, 30, what="node2 to join with its token")

@@ -9,24 +9,14 @@ import pytest
 
 from tests.integration.test_client_cli import as_json, ok, run
 from tests.support.cluster import Cluster
+from tests.support.fixtures import module_cluster
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("workflow-cli") / "cluster", 3)
-    try:
-        cluster.bootstrap()
-        if cluster.nodes[0].get("/api/v1/stats").status == 404:
-            pytest.skip("these nodes do not serve the farm's workflow (GET /api/v1/stats is 404)")
-        yield cluster
-    except BaseException as exc:
-        if not isinstance(exc, pytest.skip.Exception):
-            print(cluster.logs())
-        raise
-    finally:
-        cluster.close()
+    yield from module_cluster(tmp_path_factory, "workflow-cli")
 
 
 def test_the_workflow_commands(cluster: Cluster) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support import browser
 from tests.support.cluster import Cluster, Node, wait_for
+from tests.support.fixtures import module_cluster
 
 pytestmark = [
     pytest.mark.integration,
@@ -77,15 +78,7 @@ class Page:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("dashboard") / "cluster", 3)
-    try:
-        cluster.bootstrap()
-        yield cluster
-    except BaseException:
-        print(cluster.logs())
-        raise
-    finally:
-        cluster.close()
+    yield from module_cluster(tmp_path_factory, "dashboard")
 
 
 @pytest.fixture(scope="module")

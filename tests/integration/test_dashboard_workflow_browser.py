@@ -10,6 +10,7 @@ import pytest
 from tests.integration.test_dashboard_browser import CSS, Page
 from tests.support import browser
 from tests.support.cluster import Cluster, wait_for
+from tests.support.fixtures import module_cluster
 
 pytestmark = [
     pytest.mark.integration,
@@ -19,18 +20,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("workflow-dashboard") / "cluster", 3)
-    try:
-        cluster.bootstrap()
-        if cluster.nodes[0].get("/api/v1/stats").status == 404:
-            pytest.skip("these nodes do not serve the farm's workflow (GET /api/v1/stats is 404)")
-        yield cluster
-    except BaseException as exc:
-        if not isinstance(exc, pytest.skip.Exception):
-            print(cluster.logs())
-        raise
-    finally:
-        cluster.close()
+    yield from module_cluster(tmp_path_factory, "workflow-dashboard")
 
 
 def test_the_workflow_on_the_page(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -209,9 +209,12 @@ def test_pause_resume_cancel_both_ways_and_a_missing_file(
     metrics = leader.get("/metrics").text
     polls = re.search(r'printfarm_octoprint_polls_total\{node_id="[^"]+",printer_id="p1"\} (\d+)', metrics)
     assert polls is not None and int(polls.group(1)) > 5
-    # no log line anywhere carries the key
+    # no log line, metric, status or read anywhere carries the key
+    assert server.api_key not in metrics
     for node in cluster.nodes:
         assert server.api_key not in node.log_text()
+        for path in ("/raft/status", "/api/v1/printers", "/api/v1/print_jobs", "/api/v1/stats"):
+            assert server.api_key not in node.get(path).text, path
 
 
 def test_a_wrong_key_is_unauthorized_and_a_dead_octoprint_goes_offline_and_back(

@@ -49,3 +49,18 @@ def cluster_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
     if report is None or report.failed:
         for cluster in clusters:
             print(cluster.logs())
+
+
+def module_cluster(tmp_path_factory: pytest.TempPathFactory, name: str, size: int = 3) -> Iterator[Cluster]:
+    """The body of a module-scoped `cluster` fixture (`yield from module_cluster(tmp_path_factory, "cli")`):
+    a bootstrapped cluster, killed afterwards; its nodes' logs are printed if anything failed in between."""
+    cluster = Cluster(tmp_path_factory.mktemp(name) / "cluster", size)
+    try:
+        cluster.bootstrap()
+        yield cluster
+    except BaseException as exc:
+        if not isinstance(exc, pytest.skip.Exception):
+            print(cluster.logs())
+        raise
+    finally:
+        cluster.close()
