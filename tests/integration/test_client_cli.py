@@ -218,6 +218,25 @@ def test_events_follow_the_stream_as_json_and_stop_on_ctrl_c(cluster: Cluster) -
             follower.kill()
 
 
+def test_printers_connect_sets_and_removes_an_octoprint_connection_and_jobs_carry_a_file(
+    cluster: Cluster,
+) -> None:
+    at = url_of(cluster.nodes[1])
+    ok(at, "printers", "add", "c1", "--company", "Prusa", "--model", "MK4")
+    key = "A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4"
+    shown = as_json(at, "printers", "connect", "c1", "--octoprint", "http://127.0.0.1:5000", "--api-key", key)
+    assert shown["connection"] == {"kind": "octoprint", "url": "http://127.0.0.1:5000", "api_key": "***"}
+    read = json.loads(ok(at, "--json", "printers", "show", "c1"))
+    assert read["connection"] == shown["connection"] and key not in json.dumps(read)
+    assert as_json(at, "printers", "disconnect", "c1")["connection"] is None
+    assert run(at, "printers", "connect", "c1").returncode == 2  # no --octoprint
+    ok(at, "filaments", "add", "cf", "--type", "PLA", "--color", "c", "--total", "100")
+    job = as_json(
+        at, "jobs", "add", "cj", "--printer", "c1", "--filament", "cf", "--weight", "5", "--file", "a.gcode"
+    )
+    assert job["file"] == "a.gcode"
+
+
 def test_cluster_status_join_transfer_remove_and_5xx_after_retries(cluster: Cluster) -> None:
     one, two, three = cluster.nodes
     status = as_json(url_of(two), "cluster", "status")
@@ -247,21 +266,3 @@ def test_cluster_status_join_transfer_remove_and_5xx_after_retries(cluster: Clus
     assert unavailable.returncode == 3, unavailable.stderr
     assert unavailable.stderr.startswith("error: 503 no_leader: ")
 
-
-def test_printers_connect_sets_and_removes_an_octoprint_connection_and_jobs_carry_a_file(
-    cluster: Cluster,
-) -> None:
-    at = url_of(cluster.nodes[1])
-    ok(at, "printers", "add", "c1", "--company", "Prusa", "--model", "MK4")
-    key = "A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4"
-    shown = as_json(at, "printers", "connect", "c1", "--octoprint", "http://127.0.0.1:5000", "--api-key", key)
-    assert shown["connection"] == {"kind": "octoprint", "url": "http://127.0.0.1:5000", "api_key": "***"}
-    read = cluster.nodes[2].get("/api/v1/printers/c1").json()
-    assert read["connection"] == shown["connection"] and key not in json.dumps(read)
-    assert as_json(at, "printers", "disconnect", "c1")["connection"] is None
-    assert run(at, "printers", "connect", "c1").returncode == 2  # no --octoprint
-    ok(at, "filaments", "add", "cf", "--type", "PLA", "--color", "c", "--total", "100")
-    job = as_json(
-        at, "jobs", "add", "cj", "--printer", "c1", "--filament", "cf", "--weight", "5", "--file", "a.gcode"
-    )
-    assert job["file"] == "a.gcode"
