@@ -2,9 +2,13 @@
 
 The backlog is one list of encoded SSE frames; a stream is only a cursor into it, so a stream costs no memory
 of its own and publishing costs the same whatever the number of streams (the old per-stream queues encoded and
-copied every event once per stream). Bounds:
+copied every event once per stream). Encoding is lazy: `publish` keeps the event itself (a start-up replaying
+a long log, or a node nobody follows, never pays for JSON) and the first stream to read a frame encodes it, in
+place, for all of them. Bounds:
 - the backlog keeps at most `backlog_events` frames and `backlog_bytes` bytes (whole log indexes are evicted,
-  oldest first, and an evicted frame is released at once); `floor` is the highest index whose events are gone;
+  oldest first, and an evicted frame is released at once); `floor` is the highest index whose events are gone.
+  An event not yet encoded counts for an estimate of its frame's size (see `estimate_frame_size`), replaced by
+  the real size once encoded;
 - a stream may lag `stream_lag` frames behind the newest (plus what it was owed when it subscribed): past that
   or once its next frame is evicted, it is dropped and ends with an explicit `event: dropped` frame;
 - at most `max_streams` streams at once; one more is refused (TooManyStreams: 503 with Retry-After).
@@ -31,6 +35,41 @@ READ_BATCH = 512  # frames handed to a stream in one write at most
 # of one or two, which is most of its cost (a loop turn, a falcon send, a socket write); events wait <= 10 ms.
 WAKE_INTERVAL = 0.01
 RETRY_AFTER_SECONDS = 5
+
+
+class PendingFrame:
+    """An event kept un-encoded until a stream reads it; `len()` is the estimate the byte budget counts."""
+
+    __slots__ = ("event", "size")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.size = estimate_frame_size(event)
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def estimate_frame_size(event: Event) -> int:
+    """About the SSE frame's length, without encoding: the fixed parts, then each field of the event's data.
+
+    Cheap on purpose (the point is not to encode): strings count their length (non-ASCII ones are longer once
+    escaped), other scalars a flat 8, and containers are walked, so a big value still counts for its size.
+    """
+    size = 64 + 2 * len(event.type)  # "event: ", the envelope's keys, index, "id: ", newlines
+    for key, value in event.data.items():
+        size += len(key) + 4 + (len(value) if type(value) is str else _value_size(value))
+    return size
+
+
+def _value_size(value: object) -> int:
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return 2 + sum(len(key) + 4 + _value_size(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return 2 + sum(1 + _value_size(item) for item in value)
+    return 8
 
 
 @dataclass
@@ -118,9 +157,10 @@ class EventFanout:
         self.stats = FanoutStats()
         self.floor = 0  # invariant: every event of an index > floor that this node applied is in the backlog
         self.backlog_size = 0  # bytes of the frames kept
-        self._frames: list[bytes] = []
+        self._frames: list[bytes | PendingFrame] = []
         self._indexes: list[int] = []  # the log index of each frame, non-decreasing
         self._start = 0  # list position of the oldest kept frame (the lists are trimmed in bulk)
+        self._encoded = 0  # list position below which every frame is encoded (bytes)
         self._base = 0  # sequence number of list position 0
         self._streams: set[EventStream] = set()
         self._wake_pending = False
@@ -128,10 +168,10 @@ class EventFanout:
     # --- the state machine's side -------------------------------------------------------------------------
 
     def publish(self, event: Event) -> None:
-        frame = encode_event(event)
+        frame = PendingFrame(event)  # encoded on first read, once for every stream
         self._frames.append(frame)
         self._indexes.append(event.index)
-        self.backlog_size += len(frame)
+        self.backlog_size += frame.size
 
     def flush(self) -> None:
         """After applying a batch: trim the backlog, drop streams that fell behind, wake the rest."""
@@ -165,6 +205,7 @@ class EventFanout:
             return
         self._base = self.head
         self._frames, self._indexes, self._start, self.backlog_size = [], [], 0, 0
+        self._encoded = 0
         self.floor = max(self.floor, snapshot_index)
         for stream in self._streams:
             stream.cursor = self._base
@@ -211,8 +252,24 @@ class EventFanout:
         end = min(len(self._frames), position + READ_BATCH)
         if position < end and self._indexes[position] <= after:
             position = bisect.bisect_right(self._indexes, after, position, end)
-        into.extend(self._frames[position:end])
+        if end > self._encoded:
+            self._encode(position, end)
+        into.extend(self._frames[position:end])  # type: ignore[arg-type]  # all bytes now
         return self._base + max(position, end)
+
+    def _encode(self, position: int, end: int) -> None:
+        """Encode the pending frames in [position, end) in place: every later reader gets these bytes."""
+        frames = self._frames
+        grown = 0
+        for at in range(max(position, self._encoded), end):
+            frame = frames[at]
+            if type(frame) is PendingFrame:
+                data = encode_event(frame.event)
+                grown += len(data) - frame.size
+                frames[at] = data
+        self.backlog_size += grown  # the real sizes replace the estimates (the next flush trims to budget)
+        if position <= self._encoded:
+            self._encoded = end
 
     def last_complete_index(self, cursor: int) -> int:
         """The index a client that read everything before `cursor` resumes from."""
@@ -240,4 +297,5 @@ class EventFanout:
         if self._start > 4096 and self._start * 2 > len(indexes):
             del self._frames[: self._start], self._indexes[: self._start]
             self._base += self._start
+            self._encoded = max(0, self._encoded - self._start)
             self._start = 0

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from actors.event_fanout import EventFanout
+from actors import event_fanout
+from actors.event_fanout import EventFanout, estimate_frame_size
 from farm.results import Event
 from httpapi.bridge import TooManyStreams
+from httpapi.sse import encode_event
 
 
 def event(index: int, size: int = 10, last: bool = True) -> Event:
@@ -123,3 +125,57 @@ def test_evicted_frames_are_released_not_only_skipped() -> None:
     # what is still kept reads as before
     got = frames(read(fanout.subscribe(fanout.floor)))
     assert [int(f["id"]) for f in got] == list(range(fanout.floor + 1, 400))
+
+
+def test_publishing_with_no_stream_open_encodes_nothing_and_a_later_stream_gets_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A start-up replaying a long log publishes every entry's events with nobody listening: no JSON then.
+    The first read encodes each event once, for every stream, into the very bytes encode_event gives."""
+    calls: list[int] = []
+
+    def counting(event: Event) -> bytes:
+        calls.append(event.index)
+        return encode_event(event)
+
+    monkeypatch.setattr(event_fanout, "encode_event", counting)
+    fanout = EventFanout()
+    published = [event(index, last=index % 2 == 0) for index in range(1, 41)]
+    for item in published:
+        fanout.publish(item)
+    fanout.flush()
+    assert calls == []
+    one, two = fanout.subscribe(0), fanout.subscribe(0)
+    first, second = read(one), read(two)
+    assert first == second == b"".join(encode_event(item) for item in published)
+    assert sorted(calls) == list(range(1, 41))  # once per event, not once per stream
+    # later streams and later reads reuse the encoded frames: still one encoding per event
+    assert read(fanout.subscribe(10)) == b"".join(encode_event(item) for item in published[10:])
+    assert len(calls) == 40
+
+
+def test_unencoded_events_count_for_their_size_in_the_byte_budget() -> None:
+    """Nobody reads, so nothing is encoded, yet big events are still evicted by the byte budget; what is kept
+    reads back whole and the resume point before it gets a reset, never a silent gap."""
+    fanout = EventFanout(backlog_bytes=256 * 1024)
+    for index in range(1, 200):
+        publish(fanout, index, size=16 * 1024)
+    assert fanout.floor > 150
+    assert fanout.backlog_size <= 256 * 1024
+    got = frames(read(fanout.subscribe(1)))
+    assert got[0]["event"] == "reset" and json.loads(got[0]["data"])["oldest_index"] == fanout.floor + 1
+    assert [int(f["id"]) for f in got[1:]] == list(range(fanout.floor + 1, 200))
+    # once read, the kept frames count for their real size
+    kept = range(fanout.floor + 1, 200)
+    assert fanout.backlog_size == sum(len(encode_event(event(index, 16 * 1024))) for index in kept)
+
+
+def test_the_size_estimate_is_near_the_encoded_size() -> None:
+    samples = [
+        event(7),
+        event(8, size=5000),
+        Event(9, "filament.ledger", {"id": "f1", "grams": 12.5, "tags": ["a", "b"], "meta": {"k": "v" * 99}}),
+    ]
+    for item in samples:
+        real = len(encode_event(item))
+        assert real / 2 <= estimate_frame_size(item) <= real * 2, (item.type, real)
